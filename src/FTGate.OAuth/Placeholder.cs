@@ -1,0 +1,1 @@
+namespace FTGate.OAuth; internal static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace FTGate.SmartPop; internal static class Placeholder {}

@@ -1,0 +1,1 @@
+namespace FTGate.OAuth.Tests; public class SmokeTests { [Fact] public void One() => Assert.Equal(2, 1 + 1); }
