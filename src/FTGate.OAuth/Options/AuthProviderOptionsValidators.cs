@@ -1,0 +1,200 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace FTGate.OAuth.Internal;
+
+/// <summary>Checks shared by every provider type; messages name the provider and the field.</summary>
+internal abstract class AuthProviderOptionsValidator<TOptions> : IValidateOptions<TOptions>
+    where TOptions : AuthProviderOptions
+{
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        string prefix = $"Provider '{name ?? Options.DefaultName}': ";
+        void Fail(string message) => problems.Add(prefix + message);
+
+        if (options.RedirectUri is { Length: > 0 } redirect && !Uri.TryCreate(redirect, UriKind.Absolute, out _))
+        {
+            Fail($"RedirectUri '{redirect}' is not an absolute URL; use the exact URL registered with the provider, such as 'https://mail.example.com/oauth/callback' or 'http://127.0.0.1/'.");
+        }
+
+        if (options.RefreshMargin < TimeSpan.Zero || options.RefreshMargin > TimeSpan.FromMinutes(30))
+        {
+            Fail($"RefreshMargin {options.RefreshMargin} is out of range; use a value between 0 and 30 minutes (default 5 minutes).");
+        }
+
+        ValidateCore(options, Fail);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    protected abstract void ValidateCore(TOptions options, Action<string> fail);
+
+    internal static bool LooksLikeEmail(string value) => value.Contains('@', StringComparison.Ordinal);
+
+    internal static void ValidateEndpoint(string field, string? value, bool required, bool allowInsecureHttp, Action<string> fail)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            if (required)
+            {
+                fail($"{field} is required.");
+            }
+
+            return;
+        }
+
+        if (!Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            fail($"{field} '{value}' is not an absolute http(s) URL.");
+            return;
+        }
+
+        if (uri.Scheme == Uri.UriSchemeHttp && !allowInsecureHttp && !IsLoopback(uri))
+        {
+            fail($"{field} '{value}' uses plain http on a non-loopback host; tokens would travel unencrypted. Use https (AllowInsecureHttp exists for isolated test networks only).");
+        }
+    }
+
+    internal static bool IsLoopback(Uri uri) =>
+        uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out IPAddress? ip) && IPAddress.IsLoopback(ip));
+}
+
+internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidator<MicrosoftAuthOptions>
+{
+    private static readonly string[] s_multiTenant = ["common", "organizations", "consumers"];
+
+    protected override void ValidateCore(MicrosoftAuthOptions options, Action<string> fail)
+    {
+        if (string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            fail("ClientId is required: copy the 'Application (client) ID' GUID from the app's Overview page in Microsoft Entra.");
+        }
+        else if (!Guid.TryParse(options.ClientId, out _))
+        {
+            fail(LooksLikeEmail(options.ClientId)
+                ? $"ClientId '{options.ClientId}' is an e-mail address, but it must be the 'Application (client) ID' GUID from the app's Overview page in Microsoft Entra (the e-mail address goes in UserName)."
+                : $"ClientId '{options.ClientId}' is not a GUID; copy the 'Application (client) ID' from the app's Overview page in Microsoft Entra.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.TenantId))
+        {
+            fail("TenantId is required for Microsoft work/school accounts; use 'common' to allow any, 'organizations' for any work/school account, 'consumers' for Outlook.com, or your Directory (tenant) ID.");
+        }
+        else if (!IsValidTenant(options.TenantId))
+        {
+            fail($"TenantId '{options.TenantId}' is neither 'common', 'organizations', 'consumers', a GUID nor a domain name; copy the 'Directory (tenant) ID' from the app's Overview page.");
+        }
+
+        if (!string.IsNullOrEmpty(options.ClientSecret) && !string.IsNullOrEmpty(options.CertificatePath))
+        {
+            fail("ClientSecret and CertificatePath are both set; configure exactly one client credential.");
+        }
+
+        if (options.Mode == MicrosoftAuthMode.AppOnly)
+        {
+            if (options.TenantId is { } tenant && s_multiTenant.Contains(tenant, StringComparer.OrdinalIgnoreCase))
+            {
+                fail($"TenantId '{tenant}' cannot be used with Mode AppOnly: client credentials need a specific tenant; use the Directory (tenant) ID GUID or a verified domain.");
+            }
+
+            if (string.IsNullOrEmpty(options.ClientSecret) && string.IsNullOrEmpty(options.CertificatePath))
+            {
+                fail("Mode AppOnly needs ClientSecret or CertificatePath: add a client secret or upload a certificate under 'Certificates & secrets' in Microsoft Entra.");
+            }
+
+            if (string.IsNullOrWhiteSpace(options.Mailbox) && string.IsNullOrWhiteSpace(options.UserName))
+            {
+                fail("Mode AppOnly needs Mailbox (or UserName): the address of the mailbox the application reads.");
+            }
+        }
+        else if (string.IsNullOrWhiteSpace(options.UserName))
+        {
+            fail("UserName is required: the account that signs in, such as 'user@domain.onmicrosoft.com'.");
+        }
+
+        if (!string.IsNullOrEmpty(options.CertificatePath) && !File.Exists(options.CertificatePath))
+        {
+            fail($"CertificatePath '{options.CertificatePath}' does not exist; give the path of the PFX file holding the certificate uploaded to Microsoft Entra.");
+        }
+
+        if (!string.IsNullOrEmpty(options.Authority))
+        {
+            ValidateEndpoint(nameof(options.Authority), options.Authority, required: false, allowInsecureHttp: false, fail);
+        }
+    }
+
+    internal static bool IsValidTenant(string tenant) =>
+        s_multiTenant.Contains(tenant, StringComparer.OrdinalIgnoreCase)
+        || Guid.TryParse(tenant, out _)
+        || (tenant.Contains('.', StringComparison.Ordinal) && !tenant.Contains('@', StringComparison.Ordinal)
+            && Uri.CheckHostName(tenant) == UriHostNameType.Dns);
+}
+
+internal sealed class GoogleAuthOptionsValidator : AuthProviderOptionsValidator<GoogleAuthOptions>
+{
+    internal const string GmailScope = "https://mail.google.com/";
+
+    protected override void ValidateCore(GoogleAuthOptions options, Action<string> fail)
+    {
+        bool serviceAccount = !string.IsNullOrWhiteSpace(options.ServiceAccountKeyJson) || !string.IsNullOrWhiteSpace(options.ServiceAccountKeyFile);
+        if (!serviceAccount && string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            fail("ClientId is required: copy the OAuth client ID (ending in '.apps.googleusercontent.com') from Google Cloud console > APIs & Services > Credentials.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.UserName))
+        {
+            fail(serviceAccount
+                ? "UserName is required: the Workspace mailbox the service account impersonates."
+                : "UserName is required: the Gmail or Workspace address that signs in.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.ServiceAccountKeyFile) && !File.Exists(options.ServiceAccountKeyFile))
+        {
+            fail($"ServiceAccountKeyFile '{options.ServiceAccountKeyFile}' does not exist; download the service account's JSON key from Google Cloud console > IAM & Admin > Service Accounts > Keys.");
+        }
+
+        foreach (string scope in options.Scopes)
+        {
+            if (!string.Equals(scope, GmailScope, StringComparison.Ordinal))
+            {
+                fail($"Scopes contains '{scope}', but Gmail POP accepts only '{GmailScope}'; remove the Scopes setting to use it.");
+            }
+        }
+    }
+}
+
+internal sealed class OAuth2AuthOptionsValidator : AuthProviderOptionsValidator<OAuth2AuthOptions>
+{
+    protected override void ValidateCore(OAuth2AuthOptions options, Action<string> fail)
+    {
+        if (string.IsNullOrWhiteSpace(options.ClientId))
+        {
+            fail("ClientId is required: the client id registered at the authorization server.");
+        }
+
+        bool hasDiscovery = !string.IsNullOrWhiteSpace(options.Authority);
+        bool hasEndpoints = !string.IsNullOrWhiteSpace(options.TokenEndpoint);
+        if (!hasDiscovery && !hasEndpoints)
+        {
+            fail("Authority (an issuer with a discovery document) or TokenEndpoint (with AuthorizationEndpoint for sign-in) is required.");
+        }
+
+        ValidateEndpoint(nameof(options.Authority), options.Authority, required: false, options.AllowInsecureHttp, fail);
+        ValidateEndpoint(nameof(options.AuthorizationEndpoint), options.AuthorizationEndpoint, required: false, options.AllowInsecureHttp, fail);
+        ValidateEndpoint(nameof(options.TokenEndpoint), options.TokenEndpoint, required: false, options.AllowInsecureHttp, fail);
+        ValidateEndpoint(nameof(options.DeviceAuthorizationEndpoint), options.DeviceAuthorizationEndpoint, required: false, options.AllowInsecureHttp, fail);
+        ValidateEndpoint(nameof(options.RevocationEndpoint), options.RevocationEndpoint, required: false, options.AllowInsecureHttp, fail);
+
+        if (options.Mode == OAuth2GrantMode.ClientCredentials && string.IsNullOrEmpty(options.ClientSecret))
+        {
+            fail("Mode ClientCredentials needs ClientSecret.");
+        }
+
+        if (options.Mode == OAuth2GrantMode.Delegated && string.IsNullOrWhiteSpace(options.UserName))
+        {
+            fail("UserName is required: the account that signs in.");
+        }
+    }
+}

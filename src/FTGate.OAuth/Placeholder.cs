@@ -1,1 +1,0 @@
-namespace FTGate.OAuth; internal static class Placeholder {}

@@ -1,0 +1,409 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace FTGate.OAuth;
+
+/// <summary>
+/// The embedded default <see cref="ITokenStore"/>: one file per entry under a folder, encrypted with AES-256-GCM.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Each file holds a format marker, the entry's version, a random nonce, the GCM tag and the ciphertext. The key name and
+/// the version are authenticated with the ciphertext, so a file copied over another key's file is detected.</item>
+/// <item>Writes go to a temporary file that is flushed to disk and renamed over the entry: a crash never leaves a torn file.</item>
+/// <item>Writers of the same entry are serialized within the process (a semaphore) and across processes (an exclusive lock on a
+/// <c>.lock</c> file beside the entry), and the version check happens under that lock.</item>
+/// <item>Files and the key are created owner-only (0600; the folder 0700) on Unix.</item>
+/// <item>An entry that cannot be decrypted is reported as <see cref="TokenStoreCorruptedException"/> naming the file, never treated as absent.</item>
+/// </list>
+/// </remarks>
+public sealed class FileTokenStore : ITokenStore
+{
+    private const int KeySize = 32;
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+    private static readonly byte[] s_magic = "FTGT1\n"u8.ToArray();
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    private readonly string _directory;
+    private readonly TimeSpan _lockTimeout;
+    private readonly Lazy<byte[]> _key;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a store in the given folder, with its key in the default key file beside it.</summary>
+    /// <param name="directory">The folder.</param>
+    public FileTokenStore(string directory)
+        : this(new FileTokenStoreOptions { Directory = directory })
+    {
+    }
+
+    /// <summary>Creates a store from options.</summary>
+    /// <param name="options">The options.</param>
+    public FileTokenStore(IOptions<FileTokenStoreOptions> options)
+        : this((options ?? throw new ArgumentNullException(nameof(options))).Value)
+    {
+    }
+
+    /// <summary>Creates a store from options.</summary>
+    /// <param name="options">The options.</param>
+    /// <exception cref="FTGateConfigurationException">The folder is not set or the supplied key is not 32 bytes.</exception>
+    public FileTokenStore(FileTokenStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.Directory))
+        {
+            throw new FTGateConfigurationException(
+                "Token store: Directory is required.",
+                "Set FTGate:TokenStore:Directory (or call UseFileTokenStore(path)) to a folder only this service's account can read.");
+        }
+
+        if (options.Key is { Length: not KeySize })
+        {
+            throw new FTGateConfigurationException(
+                $"Token store: Key must be {KeySize} bytes (AES-256); {options.Key.Length} were given.",
+                "Generate 32 random bytes (for example 'openssl rand 32') or leave Key unset to have a key file generated.");
+        }
+
+        _directory = Path.GetFullPath(options.Directory);
+        _lockTimeout = options.LockTimeout;
+        string keyFile = options.KeyFile is { Length: > 0 } k
+            ? Path.GetFullPath(k)
+            : Path.GetFullPath(_directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) + ".key");
+        KeyFile = options.Key is null ? keyFile : null;
+        byte[]? suppliedKey = options.Key?.ToArray();
+        _key = new Lazy<byte[]>(() => suppliedKey ?? LoadOrCreateKey(keyFile), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The folder holding the entries.</summary>
+    public string Directory => _directory;
+
+    /// <summary>The key file in use, or <see langword="null"/> when the host supplied the key.</summary>
+    public string? KeyFile { get; }
+
+    /// <summary>The file that holds (or would hold) the entry with the given key.</summary>
+    /// <param name="key">The entry's key.</param>
+    /// <returns>The full path.</returns>
+    public string GetPath(string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        var readable = new StringBuilder(Math.Min(key.Length, 60));
+        foreach (char c in key)
+        {
+            if (readable.Length >= 60)
+            {
+                break;
+            }
+
+            readable.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '@' ? c : '_');
+        }
+
+        string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16].ToLowerInvariant();
+        return Path.Combine(_directory, $"{readable}-{hash}.tok");
+    }
+
+    /// <inheritdoc />
+    public async Task<TokenStoreEntry?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        string path = GetPath(key);
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+
+        return Decrypt(key, path, bytes);
+    }
+
+    /// <inheritdoc />
+    public async Task<string> SetAsync(string key, ReadOnlyMemory<byte> value, string? expectedVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        EnsureDirectory();
+        string path = GetPath(key);
+        using (await LockAsync(key, path, cancellationToken).ConfigureAwait(false))
+        {
+            string? actual = ReadVersion(key, path);
+            if (actual != expectedVersion)
+            {
+                throw new TokenStoreConcurrencyException(key, expectedVersion, actual);
+            }
+
+            string version = TokenStoreVersion.New();
+            byte[] content = Encrypt(key, version, value.Span);
+            string temp = Path.Combine(_directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+            try
+            {
+                var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+                if (!OperatingSystem.IsWindows())
+                {
+                    streamOptions.UnixCreateMode = OwnerOnlyFile;
+                }
+
+                await using (var stream = new FileStream(temp, streamOptions))
+                {
+                    await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(temp, path, overwrite: true);
+            }
+            catch
+            {
+                TryDelete(temp);
+                throw;
+            }
+
+            return version;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> RemoveAsync(string key, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        string path = GetPath(key);
+        if (!System.IO.Directory.Exists(_directory))
+        {
+            return expectedVersion is null ? false : throw new TokenStoreConcurrencyException(key, expectedVersion, null);
+        }
+
+        using (await LockAsync(key, path, cancellationToken).ConfigureAwait(false))
+        {
+            string? actual = File.Exists(path) ? ReadVersion(key, path) : null;
+            if (expectedVersion is not null && actual != expectedVersion)
+            {
+                throw new TokenStoreConcurrencyException(key, expectedVersion, actual);
+            }
+
+            if (actual is null)
+            {
+                return false;
+            }
+
+            File.Delete(path);
+            return true;
+        }
+    }
+
+    private string? ReadVersion(string key, string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
+        // Decrypting (not only parsing the header) makes a corrupted entry fail loudly instead of being overwritten blindly.
+        return Decrypt(key, path, bytes).Version;
+    }
+
+    private byte[] Encrypt(string key, string version, ReadOnlySpan<byte> plaintext)
+    {
+        byte[] versionBytes = Encoding.ASCII.GetBytes(version);
+        int headerLength = s_magic.Length + 1 + versionBytes.Length;
+        byte[] output = new byte[headerLength + NonceSize + TagSize + plaintext.Length];
+        Span<byte> span = output;
+        s_magic.CopyTo(span);
+        span[s_magic.Length] = checked((byte)versionBytes.Length);
+        versionBytes.CopyTo(span[(s_magic.Length + 1)..]);
+        Span<byte> nonce = span.Slice(headerLength, NonceSize);
+        Span<byte> tag = span.Slice(headerLength + NonceSize, TagSize);
+        Span<byte> ciphertext = span[(headerLength + NonceSize + TagSize)..];
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_key.Value, TagSize);
+        aes.Encrypt(nonce, plaintext, ciphertext, tag, AssociatedData(key, versionBytes));
+        return output;
+    }
+
+    private TokenStoreEntry Decrypt(string key, string path, byte[] bytes)
+    {
+        ReadOnlySpan<byte> span = bytes;
+        if (span.Length < s_magic.Length + 1 || !span.StartsWith(s_magic))
+        {
+            throw new TokenStoreCorruptedException(key, path, "it is not an FTGate token file (wrong header)");
+        }
+
+        int versionLength = span[s_magic.Length];
+        int headerLength = s_magic.Length + 1 + versionLength;
+        if (versionLength == 0 || span.Length < headerLength + NonceSize + TagSize)
+        {
+            throw new TokenStoreCorruptedException(key, path, "the file is truncated");
+        }
+
+        byte[] versionBytes = span.Slice(s_magic.Length + 1, versionLength).ToArray();
+        ReadOnlySpan<byte> nonce = span.Slice(headerLength, NonceSize);
+        ReadOnlySpan<byte> tag = span.Slice(headerLength + NonceSize, TagSize);
+        ReadOnlySpan<byte> ciphertext = span[(headerLength + NonceSize + TagSize)..];
+        byte[] plaintext = new byte[ciphertext.Length];
+        try
+        {
+            using var aes = new AesGcm(_key.Value, TagSize);
+            aes.Decrypt(nonce, ciphertext, tag, plaintext, AssociatedData(key, versionBytes));
+        }
+        catch (AuthenticationTagMismatchException ex)
+        {
+            throw new TokenStoreCorruptedException(key, path, "it fails authentication (tampered, truncated, or encrypted under another key)", ex);
+        }
+
+        return new TokenStoreEntry(plaintext, Encoding.ASCII.GetString(versionBytes));
+    }
+
+    private static byte[] AssociatedData(string key, byte[] version)
+    {
+        byte[] keyBytes = Encoding.UTF8.GetBytes(key);
+        byte[] data = new byte[4 + keyBytes.Length + version.Length];
+        BinaryPrimitives.WriteInt32BigEndian(data, keyBytes.Length);
+        keyBytes.CopyTo(data, 4);
+        version.CopyTo(data, 4 + keyBytes.Length);
+        return data;
+    }
+
+    private async Task<IDisposable> LockAsync(string key, string path, CancellationToken cancellationToken)
+    {
+        SemaphoreSlim local = _locks.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
+        await local.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            string lockPath = path + ".lock";
+            long deadline = Environment.TickCount64 + (long)_lockTimeout.TotalMilliseconds;
+            int delay = 1;
+            while (true)
+            {
+                try
+                {
+                    var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+                    if (!OperatingSystem.IsWindows())
+                    {
+                        lockOptions.UnixCreateMode = OwnerOnlyFile;
+                    }
+
+                    var handle = new FileStream(lockPath, lockOptions);
+                    return new Releaser(handle, local);
+                }
+                catch (IOException) when (Environment.TickCount64 < deadline)
+                {
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    delay = Math.Min(delay * 2, 50);
+                }
+                catch (IOException ex)
+                {
+                    throw new TimeoutException($"Timed out after {_lockTimeout.TotalSeconds:0} s waiting for another process's lock on '{lockPath}'.", ex);
+                }
+            }
+        }
+        catch
+        {
+            local.Release();
+            throw;
+        }
+    }
+
+    private void EnsureDirectory()
+    {
+        if (System.IO.Directory.Exists(_directory))
+        {
+            return;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(_directory);
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(_directory, OwnerOnlyDirectory);
+        }
+    }
+
+    private static byte[] LoadOrCreateKey(string keyFile)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            if (File.Exists(keyFile))
+            {
+                byte[] key = File.ReadAllBytes(keyFile);
+                if (key.Length != KeySize)
+                {
+                    throw new FTGateConfigurationException(
+                        $"Token store: the key file '{keyFile}' holds {key.Length} bytes; an AES-256 key is {KeySize} bytes.",
+                        "Restore the original key file. Without it the stored tokens cannot be decrypted: delete the store folder and the key file, then authorize again.");
+                }
+
+                return key;
+            }
+
+            string? folder = Path.GetDirectoryName(keyFile);
+            if (!string.IsNullOrEmpty(folder))
+            {
+                System.IO.Directory.CreateDirectory(folder);
+            }
+
+            byte[] fresh = RandomNumberGenerator.GetBytes(KeySize);
+            string temp = keyFile + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = OwnerOnlyFile;
+            }
+
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(fresh);
+                stream.Flush(flushToDisk: true);
+            }
+
+            try
+            {
+                // No overwrite: when two processes race to create the key, exactly one wins and both use its key.
+                File.Move(temp, keyFile, overwrite: false);
+                return fresh;
+            }
+            catch (IOException) when (File.Exists(keyFile))
+            {
+                TryDelete(temp);
+            }
+        }
+
+        throw new IOException($"Could not create or read the token store key file '{keyFile}'.");
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private sealed class Releaser(FileStream handle, SemaphoreSlim local) : IDisposable
+    {
+        public void Dispose()
+        {
+            handle.Dispose();
+            local.Release();
+        }
+    }
+}
