@@ -127,6 +127,7 @@ internal static class TokenErrorClassifier
             "invalid_scope" => (FTGateErrorCodes.InvalidScope, remedies.InvalidScope),
             "access_denied" or "admin_policy_enforced" => (FTGateErrorCodes.AccessDenied, remedies.AccessDenied),
             "redirect_uri_mismatch" => (FTGateErrorCodes.RedirectUriMismatch, "Register the redirect URI exactly (scheme, host, port and path) with the provider, or use one that is registered."),
+            "invalid_grant" => (FTGateErrorCodes.ProviderError, remedies.InvalidGrant),
             "expired_token" => (FTGateErrorCodes.DeviceCodeExpired, "Start the device sign-in again and finish it before the code expires."),
             _ => (FTGateErrorCodes.ProviderError, "Read the provider's error text in this message; if it does not explain itself, see docs/troubleshooting.md under provider_error."),
         };
