@@ -258,7 +258,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
                 return await FinishInteractiveAsync(token, userName, nonce: null, now, endpoints, cancellationToken).ConfigureAwait(false);
             }
 
-            switch (token.ErrorType == ResponseErrorType.Protocol ? token.Error : null)
+            switch (SafeTryGet(token, "error"))
             {
                 case "authorization_pending":
                     continue;
@@ -687,13 +687,26 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
 
     private static TokenEndpointFailure ToFailure(ProtocolResponse response) => new()
     {
-        Error = response.ErrorType == ResponseErrorType.Protocol ? response.Error : null,
-        ErrorDescription = response.ErrorType == ResponseErrorType.Protocol ? response.TryGet("error_description") : null,
+        // A 401 invalid_client comes back as ErrorType.Http with a JSON body: read the RFC 6749 fields from the body either way.
+        Error = SafeTryGet(response, "error") ?? (response.ErrorType == ResponseErrorType.Protocol ? response.Error : null),
+        ErrorDescription = SafeTryGet(response, "error_description"),
         StatusCode = response.HttpResponse is null ? null : response.HttpStatusCode,
         RetryAfter = response.HttpResponse?.Headers.RetryAfter?.Delta,
         Network = response.ErrorType == ResponseErrorType.Exception,
         Inner = response.Exception,
     };
+
+    private static string? SafeTryGet(ProtocolResponse response, string name)
+    {
+        try
+        {
+            return response.Json is { ValueKind: System.Text.Json.JsonValueKind.Object } ? response.TryGet(name) : null;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     private sealed record Endpoints(string? Issuer, string? Authorization, string Token, string? Device, string? Revocation, string? UserInfo);
 }
