@@ -215,7 +215,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             else
             {
                 string refreshToken = await RedeemPublicCodeAsync(callback.Code, pending, cancellationToken).ConfigureAwait(false);
-                return await ImportCoreAsync(user, refreshToken, "Authorize Now", MicrosoftFlow.AuthorizationCode, cancellationToken).ConfigureAwait(false);
+                return await ImportCoreAsync(user, refreshToken, "Authorize Now", cancellationToken).ConfigureAwait(false);
             }
         }
         catch (MsalException ex)
@@ -278,7 +278,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         ThrowIfAppOnly("Refresh token import");
         try
         {
-            return await ImportCoreAsync(userName, refreshToken, "refresh token import", MicrosoftFlow.Import, cancellationToken).ConfigureAwait(false);
+            return await ImportCoreAsync(userName, refreshToken, "refresh token import", cancellationToken).ConfigureAwait(false);
         }
         catch (MsalException ex)
         {
@@ -474,11 +474,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         return token;
     }
 
-    private async Task<AuthorizationResult> ImportCoreAsync(string userName, string refreshToken, string flow, MicrosoftFlow kind, CancellationToken cancellationToken)
+    private async Task<AuthorizationResult> ImportCoreAsync(string userName, string refreshToken, string flow, CancellationToken cancellationToken)
     {
         IClientApplicationBase app = IsConfidentialClient ? BuildConfidential(redirectUri: null) : BuildPublic(redirectUri: null);
         MsalCacheCapture capture = MsalCacheCapture.Attach(app.UserTokenCache);
-        _ = kind;
         AuthenticationResult result = await ((IByRefreshToken)app).AcquireTokenByRefreshToken(Scopes, refreshToken)
             .ExecuteAsync(cancellationToken)
             .ConfigureAwait(false);
@@ -709,7 +708,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         JsonElement json = default;
         try
         {
-            json = JsonDocument.Parse(body).RootElement;
+            using JsonDocument doc = JsonDocument.Parse(body);
+            json = doc.RootElement.Clone();
         }
         catch (JsonException)
         {
