@@ -64,6 +64,8 @@ internal sealed class FakeEntra : HttpMessageHandler, IMsalHttpClientFactory
 
     public string? LastIssuedRefreshToken { get; private set; }
 
+    public ConcurrentQueue<string> IssuedRefreshTokens { get; } = new();
+
     public int Count(string grantType) => Requests.Count(r => r.GrantType == grantType);
 
     public HttpClient GetHttpClient() => _client;
@@ -287,6 +289,7 @@ internal sealed class FakeEntra : HttpMessageHandler, IMsalHttpClientFactory
             _secrets.Add(refreshToken);
             body["refresh_token"] = refreshToken;
             LastIssuedRefreshToken = refreshToken;
+            IssuedRefreshTokens.Enqueue(refreshToken);
         }
 
         return Json(body);

@@ -93,7 +93,7 @@ internal sealed class MicrosoftTestHost : IDisposable
     public async Task<T> CaptureAsync<T>(Func<Task> action)
         where T : Exception
     {
-        T ex = await Assert.ThrowsAsync<T>(action);
+        T ex = await Assert.ThrowsAnyAsync<T>(action);
         ExceptionTexts.Add(ex.ToString());
         if (ex is FTGateException f)
         {
