@@ -44,8 +44,4 @@ internal static partial class MicrosoftLog
     [LoggerMessage(EventId = 1109, EventName = "MicrosoftSignedOut", Level = LogLevel.Information,
         Message = "Provider '{Provider}': tokens of {UserName} removed.")]
     public static partial void SignedOut(ILogger logger, string provider, string userName);
-
-    [LoggerMessage(EventId = 1110, EventName = "MicrosoftAuthorizationFailedOther", Level = LogLevel.Error,
-        Message = "Provider '{Provider}': {Flow} for {UserName} failed with {ErrorCode}.")]
-    public static partial void OperationFailed(ILogger logger, string provider, string userName, string flow, string errorCode);
 }
