@@ -542,7 +542,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             },
             cancellationToken).ConfigureAwait(false);
 
-        // A fresh MSAL instance forgets MSAL's local throttling of the dead grant.
+        // Start from a fresh MSAL instance for this account (no state left from the dead grant).
         _apps.TryRemove(UserKey(expectedUser), out _);
         _tokens.Set(TokenKey(expectedUser), new AccessToken(result.AccessToken, result.ExpiresOn, Mailbox ?? signedIn, granted));
         MicrosoftLog.AuthorizationCompleted(_logger, Name, signedIn, flow, string.Join(' ', granted));

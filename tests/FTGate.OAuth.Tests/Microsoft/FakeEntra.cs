@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Identity.Client;
 
-namespace FTGate.OAuth.Tests.Microsoft;
+namespace FTGate.OAuth.Tests.MicrosoftProvider;
 
 /// <summary>One token-endpoint request as the fake saw it.</summary>
 internal sealed record EntraRequest(string Path, IReadOnlyDictionary<string, string> Form)
@@ -31,7 +31,8 @@ internal sealed class FakeEntra : HttpMessageHandler, IMsalHttpClientFactory
 
     public string SignedInUser { get; set; } = "alice@contoso.com";
 
-    public string ObjectId { get; set; } = "00000000-0000-0000-66f3-3332eca7ea81";
+    // MSAL throttles process-wide (keyed by client, authority, scopes and account): a distinct account per fake keeps tests independent.
+    public string ObjectId { get; set; } = Guid.NewGuid().ToString();
 
     /// <summary>expires_in of issued access tokens, by grant type.</summary>
     public Func<string, int> ExpiresIn { get; set; } = _ => 3600;

@@ -1,9 +1,7 @@
-using System.Net;
-using System.Text;
 using FTGate.OAuth.Internal;
 using Microsoft.Extensions.Time.Testing;
 
-namespace FTGate.OAuth.Tests.Microsoft;
+namespace FTGate.OAuth.Tests.MicrosoftProvider;
 
 public sealed class MicrosoftAuthorizeTests : IDisposable
 {
@@ -284,7 +282,5 @@ public sealed class MicrosoftAuthorizeTests : IDisposable
         Assert.Contains("Set-CASMailbox -Identity 'o''brien@contoso.com' -PopEnabled $true", lines);
         Assert.Throws<ArgumentException>(() => provider.GetExchangeAppOnlySetupScript("not-a-guid"));
         Assert.DoesNotContain(MicrosoftTestHost.Secret, script, StringComparison.Ordinal);
-        _ = Encoding.UTF8;
-        _ = HttpStatusCode.OK;
     }
 }

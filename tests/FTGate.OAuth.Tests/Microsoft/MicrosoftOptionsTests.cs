@@ -1,9 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Identity.Client;
 
-namespace FTGate.OAuth.Tests.Microsoft;
+namespace FTGate.OAuth.Tests.MicrosoftProvider;
 
 public sealed class MicrosoftOptionsTests
 {
@@ -123,6 +122,5 @@ public sealed class MicrosoftOptionsTests
 
         Assert.Equal("shared@contoso.com", token.UserName);
         Assert.Equal("client_credentials", Assert.Single(entra.Requests).GrantType);
-        _ = Options.DefaultName;
     }
 }

@@ -3,7 +3,7 @@ using System.Web;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace FTGate.OAuth.Tests.Microsoft;
+namespace FTGate.OAuth.Tests.MicrosoftProvider;
 
 /// <summary>Collects every formatted log line and logged exception, to prove no secret reaches the logs.</summary>
 internal sealed class CapturingLoggerProvider : ILoggerProvider

@@ -1,7 +1,7 @@
 using System.Net;
 using FTGate.OAuth.Internal;
 
-namespace FTGate.OAuth.Tests.Microsoft;
+namespace FTGate.OAuth.Tests.MicrosoftProvider;
 
 public sealed class MicrosoftTokenTests : IDisposable
 {
