@@ -78,6 +78,12 @@ public static class FTGateErrorCodes
     /// <summary>The account, tenant and app registration do not fit together (single-tenant app with <c>common</c>, personal account against a work-only app, or the reverse).</summary>
     public const string TenantMismatch = "tenant_mismatch";
 
-    /// <summary>The provider refused to redeem the authorization code (expired, already used, or PKCE verifier mismatch).</summary>
+    /// <summary>The authorization code was rejected at redemption (expired, already used, or the PKCE verifier does not match).</summary>
     public const string AuthorizationCodeRejected = "authorization_code_rejected";
+
+    /// <summary>The authorization server's discovery document could not be loaded or is unusable.</summary>
+    public const string DiscoveryFailed = "discovery_failed";
+
+    /// <summary>The callback's <c>iss</c> parameter (RFC 9207) names another authorization server (mix-up attack or misconfiguration).</summary>
+    public const string IssuerMismatch = "issuer_mismatch";
 }
