@@ -107,7 +107,7 @@ public sealed class DovecotTests(IntegrationServers servers)
 
         Assert.Equal(1, provider.Refreshes);
         string log = harness.AllLog;
-        Console.WriteLine("Dovecot replies on a revoked token:\n" + string.Join("\n", log.Split('\n').Where(l => l.Contains(" S: ", StringComparison.Ordinal) && (l.Contains("-ERR", StringComparison.Ordinal) || l.Contains("S: +", StringComparison.Ordinal)))));
+        Note("Dovecot replies on a revoked token:\n" + string.Join("\n", log.Split('\n').Where(l => l.Contains(" S: ", StringComparison.Ordinal) && (l.Contains("-ERR", StringComparison.Ordinal) || l.Contains("S: +", StringComparison.Ordinal)))));
         Assert.Contains("-ERR [AUTH] Authentication failed.", log, StringComparison.Ordinal);
         Assert.Contains("cached token rejected", log, StringComparison.Ordinal);
         Assert.DoesNotContain(tokens.AccessToken, log + ex, StringComparison.Ordinal);
@@ -125,7 +125,7 @@ public sealed class DovecotTests(IntegrationServers servers)
 
             Pop3Exception ex = await Assert.ThrowsAnyAsync<Pop3Exception>(() => harness.Client.FetchAsync(harness.Account(configure: a => a.SaslMechanism = mechanism), new CountingSink(new MaildirMessageSink(Infra.NewTempDirectory("sp-md")))));
 
-            Console.WriteLine($"{mechanism} bogus token: {ex.GetType().Name} fatal={ex.IsFatal} code={ex.ErrorCode} reply={ex.ServerReply}");
+            Note($"{mechanism} bogus token: {ex.GetType().Name} fatal={ex.IsFatal} code={ex.ErrorCode} reply={ex.ServerReply}");
             Assert.Equal(SmartPopErrorCodes.AuthenticationRejected, ex.ErrorCode);
             Assert.False(ex.IsFatal); // the error challenge was answered: the session stayed in sync
             Assert.StartsWith("-ERR [AUTH] Authentication failed.", ex.ServerReply, StringComparison.Ordinal);
@@ -149,7 +149,7 @@ public sealed class DovecotTests(IntegrationServers servers)
 
         FetchResult cut = await harness.Client.FetchAsync(harness.Account(configure: a => { a.Port = proxy.Port; a.LeaveOnServer = false; }), sink);
 
-        Console.WriteLine($"cut fetch: delivered {cut.Delivered}, error {cut.Error?.ErrorCode}: {cut.Error?.Message}");
+        Note($"cut fetch: delivered {cut.Delivered}, error {cut.Error?.ErrorCode}: {cut.Error?.Message}");
         Assert.False(cut.Completed);
         Assert.Equal(SmartPopErrorCodes.ConnectionLost, cut.Error?.ErrorCode);
         Assert.InRange(cut.Delivered, 1, 3);
@@ -175,7 +175,7 @@ public sealed class DovecotTests(IntegrationServers servers)
 
         Pop3ConnectionException ex = await Assert.ThrowsAsync<Pop3ConnectionException>(() => harness.Client.FetchAsync(harness.Account(configure: a => a.TrustedRootCertificates = null), new CountingSink(new MaildirMessageSink(Infra.NewTempDirectory("sp-md")))));
 
-        Console.WriteLine("untrusted certificate: " + ex.Message);
+        Note("untrusted certificate: " + ex.Message);
         Assert.Equal(SmartPopErrorCodes.TlsFailed, ex.ErrorCode);
         Assert.DoesNotContain("never-sent-token", harness.AllLog, StringComparison.Ordinal);
 
@@ -218,7 +218,7 @@ public sealed class DovecotTests(IntegrationServers servers)
         TestReport ok = await harness.Client.TestAsync(harness.Account());
         foreach (TestStep step in ok.Steps)
         {
-            Console.WriteLine($"{step.Kind}: {step.Status} {step.Duration.TotalMilliseconds:0} ms {step.Detail}");
+            Note($"{step.Kind}: {step.Status} {step.Duration.TotalMilliseconds:0} ms {step.Detail}");
         }
 
         Assert.True(ok.Succeeded, ok.FailedStep?.Cause);
@@ -229,7 +229,7 @@ public sealed class DovecotTests(IntegrationServers servers)
         Assert.True(carol.Succeeded, carol.FailedStep?.Cause);
         TestReport wrong = await harness.Client.TestAsync(harness.Account("carol@example.test", a => { a.AuthProvider = null; a.Password = "wrong-password-xyz"; }));
         Assert.Equal(TestStepKind.Login, wrong.FailedStep?.Kind);
-        Console.WriteLine("wrong password: " + wrong.FailedStep?.ServerReply);
+        Note("wrong password: " + wrong.FailedStep?.ServerReply);
         Assert.Contains("-ERR", wrong.FailedStep?.ServerReply, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-password-xyz", harness.AllLog, StringComparison.Ordinal);
 
@@ -279,6 +279,12 @@ public sealed class DovecotTests(IntegrationServers servers)
         }
 
         servers.Dovecot.ClearMailbox(Alice);
+    }
+
+    private static void Note(string line)
+    {
+        TestContext.Current.SendDiagnosticMessage(line);
+        File.AppendAllText(Path.Combine(Path.GetTempPath(), "smartpop-observed.txt"), line + "\n");
     }
 
     private static void Report(string line)
