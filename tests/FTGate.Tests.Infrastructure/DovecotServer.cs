@@ -74,13 +74,21 @@ public sealed class DovecotServer : IAsyncDisposable
     }
 
     /// <summary>Starts an instance that validates tokens against <paramref name="oauth"/>.</summary>
-    public static async Task<DovecotServer> StartAsync(OAuthServer oauth, CancellationToken cancellationToken = default)
+    public static Task<DovecotServer> StartAsync(OAuthServer oauth, CancellationToken cancellationToken = default) =>
+        StartAsync(oauth, [], cancellationToken);
+
+    /// <summary>
+    /// Starts an instance with extra arguments for start-dovecot.sh (for example <c>--passwd FILE</c> with more password
+    /// users, whose Maildirs are pre-created; the benchmarks use it for hundreds of mailboxes).
+    /// </summary>
+    public static async Task<DovecotServer> StartAsync(OAuthServer oauth, IEnumerable<string> extraArguments, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(oauth);
+        ArgumentNullException.ThrowIfNull(extraArguments);
         string stateFile = Path.Combine(Infra.NewTempDirectory("ftg-dcs"), "dovecot.json");
         (int code, string stdout, string stderr) = await ProcessRunner.RunAsync(
             "bash",
-            [Path.Combine(Infra.InfraDirectory, "start-dovecot.sh"), "--oauth-state", oauth.StateFile, "--state-file", stateFile],
+            [Path.Combine(Infra.InfraDirectory, "start-dovecot.sh"), "--oauth-state", oauth.StateFile, "--state-file", stateFile, .. extraArguments],
             TimeSpan.FromSeconds(90));
         if (code != 0 || !File.Exists(stateFile))
         {

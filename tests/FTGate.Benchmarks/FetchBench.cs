@@ -1,0 +1,275 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FTGate.Tests.Infrastructure;
+
+namespace FTGate.Benchmarks;
+
+/// <summary>One measured run of one contender.</summary>
+internal sealed record RunFigures(double MsgsPerSecond, double MbPerSecond, double ProcessCpu, double PhaseCpu, long MaxRss, long Growth, double Seconds);
+
+/// <summary>Macro fetch (2,000-message corpus, child processes), large message and 8 x 20 MB under the byte budget.</summary>
+internal sealed class FetchBench(BenchServers servers, TextWriter report)
+{
+    private readonly Dictionary<string, string> _tokens = [];
+
+    private DovecotServer Dovecot => servers.Dovecot;
+
+    public async Task<Dictionary<string, RunFigures>> CorpusAsync(int count, int runs, int seed)
+    {
+        // Corpus into alice's mailbox, one small message into bob's for the children's warm-up.
+        Dovecot.ClearMailbox(BenchServers.Alice);
+        Dovecot.ClearMailbox(BenchServers.Bob);
+        List<int> sizes = Corpus.Sizes(count, seed);
+        long stored = 0;
+        for (int i = 0; i < count; i++)
+        {
+            byte[] message = Corpus.Message(sizes[i], seed, i);
+            stored += message.Length;
+            Dovecot.AddMessage(BenchServers.Alice, message, $"bench-{seed}-{i:00000}");
+        }
+
+        Dovecot.AddMessage(BenchServers.Bob, Corpus.Message(4096, seed, -1), "warmup");
+        Snapshot(BenchServers.Alice);
+        int[] sorted = sizes.Order().ToArray();
+        Line($"corpus: {count} messages, seed {seed}, {Proc.Mb(stored)} MB stored (LF); sizes min {sorted[0]} B, median {sorted[count / 2]} B, "
+            + $"p90 {sorted[(int)(count * 0.9)]} B, max {sorted[^1]} B; {sizes.Count(s => s <= 50 * 1024)} of 2-50 KB, {sizes.Count(s => s >= 1024 * 1024)} of 1 MB");
+
+        var contenders = new (string Name, Func<Task<RunFigures>> Run)[]
+        {
+            ("smartpop-xoauth2", () => DotnetAsync("smartpop", "oauth", BenchServers.Alice, count, stored)),
+            ("raw-mailkit-xoauth2", () => DotnetAsync("raw", "oauth", BenchServers.Alice, count, stored)),
+            ("raw-mailkit-fsync-xoauth2", () => DotnetAsync("raw-fsync", "oauth", BenchServers.Alice, count, stored)),
+            ("smartpop-password", () => DotnetAsync("smartpop", "password", BenchServers.Alice, count, stored)),
+            ("fetchmail-password", () => FetchmailAsync(BenchServers.Alice, count, stored)),
+        };
+
+        Line("warm-up (not counted): one raw MailKit run to warm the page cache");
+        await DotnetAsync("raw", "oauth", BenchServers.Alice, count, stored);
+        var all = contenders.ToDictionary(c => c.Name, _ => new List<RunFigures>());
+        for (int r = 1; r <= runs; r++)
+        {
+            foreach ((string name, Func<Task<RunFigures>> run) in contenders)
+            {
+                Restore(BenchServers.Alice, count);
+                RunFigures f = await run();
+                all[name].Add(f);
+                Line($"  run {r} {name,-26} {Stats.F(f.MsgsPerSecond, "0.0"),8} msg/s {Stats.F(f.MbPerSecond, "0.0"),7} MB/s  cpu {Stats.F(f.ProcessCpu)} s (fetch phase {Stats.F(f.PhaseCpu)} s)  maxRSS {Proc.Mb(f.MaxRss)} MB  wall {Stats.F(f.Seconds)} s");
+            }
+        }
+
+        var medians = all.ToDictionary(kv => kv.Key, kv => Median(kv.Value));
+        Line("");
+        Line($"| contender ({runs} runs, median) | msgs/s | MB/s | user+sys CPU s (process) | CPU s (fetch phase) | peak RSS MB (process) | RSS growth over idle MB |");
+        Line("|---|---:|---:|---:|---:|---:|---:|");
+        foreach ((string name, RunFigures m) in medians)
+        {
+            Line($"| {name} | {Stats.F(m.MsgsPerSecond, "0")} | {Stats.F(m.MbPerSecond, "0.0")} | {Stats.F(m.ProcessCpu)} | {(m.PhaseCpu > 0 ? Stats.F(m.PhaseCpu) : "n/a")} | {Proc.Mb(m.MaxRss)} | {(m.Growth > 0 ? Proc.Mb(m.Growth) : "n/a")} |");
+        }
+
+        double sp = medians["smartpop-xoauth2"].MsgsPerSecond;
+        double spPass = medians["smartpop-password"].MsgsPerSecond;
+        double raw = medians["raw-mailkit-xoauth2"].MsgsPerSecond;
+        double rawFsync = medians["raw-mailkit-fsync-xoauth2"].MsgsPerSecond;
+        double fm = medians["fetchmail-password"].MsgsPerSecond;
+        Line("");
+        Line($"ratio SmartPop/raw MailKit (msgs/s, XOAUTH2): {Stats.F(sp / raw)}  (target >= 0.90: {(sp / raw >= 0.9 ? "MET" : "MISSED")})");
+        Line($"ratio SmartPop/raw MailKit+fsync (same durability as the Maildir sink): {Stats.F(sp / rawFsync)}");
+        Line($"ratio SmartPop/fetchmail (msgs/s, both password auth): {Stats.F(spPass / fm)}  (target >= 1.0: {(spPass / fm >= 1.0 ? "MET" : "MISSED")})");
+        Line($"ratio SmartPop XOAUTH2/fetchmail password: {Stats.F(sp / fm)}");
+        Line($"CPU ratio SmartPop/raw (process): {Stats.F(medians["smartpop-xoauth2"].ProcessCpu / medians["raw-mailkit-xoauth2"].ProcessCpu)}; SmartPop/fetchmail (process): {Stats.F(medians["smartpop-password"].ProcessCpu / medians["fetchmail-password"].ProcessCpu)}");
+        return medians;
+    }
+
+    public async Task LargeAsync(int runs)
+    {
+        const int fifty = 50 * 1024 * 1024;
+        Dovecot.ClearMailbox(BenchServers.Alice);
+        Dovecot.ClearMailbox(BenchServers.Bob);
+        Dovecot.AddMessage(BenchServers.Alice, Corpus.Big(fifty, 50), "big-50mb");
+        Dovecot.AddMessage(BenchServers.Bob, Corpus.Message(4096, 1, -1), "warmup");
+        foreach (string mode in new[] { "smartpop", "raw" })
+        {
+            var growth = new List<double>();
+            var rss = new List<double>();
+            for (int r = 0; r < runs; r++)
+            {
+                TimedRun run = await ChildAsync(mode, "oauth", BenchServers.Alice, 1, 64L * 1024 * 1024);
+                ChildResult c = Check(run, 1);
+                growth.Add(c.PeakHwm - c.IdleRss);
+                rss.Add(c.IdleRss);
+                Line($"  run {r + 1} {mode}: idle RSS {Proc.Mb(c.IdleRss)} MB, peak {Proc.Mb(c.PeakHwm)} MB, growth {Proc.Mb(c.PeakHwm - c.IdleRss)} MB, {Stats.F(c.Seconds)} s");
+            }
+
+            double g = Stats.Median(growth);
+            Line($"50 MB message, {mode}: peak RSS growth over idle {Proc.Mb((long)g)} MB = {Stats.F(g / fifty)}x the message (median of {runs}; idle {Proc.Mb((long)Stats.Median(rss))} MB)"
+                + (mode == "smartpop" ? $"; target <= 2x: {(g <= 2.0 * fifty ? "MET" : "MISSED")}" : " (reference: MailKit alone)"));
+        }
+    }
+
+    public async Task ConcurrentAsync(int runs)
+    {
+        const long budget = 64L * 1024 * 1024;
+        Dovecot.ClearMailbox(BenchServers.Alice);
+        Dovecot.ClearMailbox(BenchServers.Bob);
+        Dovecot.AddMessage(BenchServers.Alice, Corpus.Big(20 * 1024 * 1024, 20), "big-20mb");
+        Dovecot.AddMessage(BenchServers.Bob, Corpus.Message(4096, 1, -1), "warmup");
+        var growth = new List<double>();
+        for (int r = 0; r < runs; r++)
+        {
+            TimedRun run = await ChildAsync("smartpop", "oauth", BenchServers.Alice, 8, budget);
+            ChildResult c = Check(run, 8);
+            growth.Add(c.PeakHwm - c.IdleRss);
+            Line($"  run {r + 1}: idle RSS {Proc.Mb(c.IdleRss)} MB, peak {Proc.Mb(c.PeakHwm)} MB, growth {Proc.Mb(c.PeakHwm - c.IdleRss)} MB, budget peak in use {Proc.Mb(c.BudgetPeak)} MB, {c.Messages} delivered in {Stats.F(c.Seconds)} s");
+        }
+
+        double g = Stats.Median(growth);
+        Line($"8 accounts x 20 MB at once, 64 MB budget: peak RSS growth over idle {Proc.Mb((long)g)} MB (median of {runs}); limit budget + 64 MB = 128 MB: {(g <= budget + (64L << 20) ? "MET" : "MISSED")}");
+    }
+
+    private async Task<RunFigures> DotnetAsync(string mode, string auth, string user, int count, long stored)
+    {
+        TimedRun run = await ChildAsync(mode, auth, user, 1, 64L * 1024 * 1024);
+        ChildResult c = Check(run, count);
+        return new RunFigures(c.Messages / c.Seconds, stored / 1048576.0 / c.Seconds, run.CpuSeconds, c.CpuSeconds, run.MaxRssBytes, c.PeakHwm - c.IdleRss, c.Seconds);
+    }
+
+    private async Task<TimedRun> ChildAsync(string mode, string auth, string user, int accounts, long budget)
+    {
+        string dir = Infra.NewTempDirectory("ftg-bout");
+        string jobFile = Path.Combine(dir, "job.json");
+        var job = new ChildJob
+        {
+            Mode = mode,
+            Host = Dovecot.Host,
+            Port = Dovecot.Pop3sPort,
+            CaPath = Dovecot.CaCertificatePath,
+            User = user,
+            Auth = auth,
+            OutputDir = dir,
+            Accounts = accounts,
+            BudgetBytes = budget,
+            WarmupUser = BenchServers.Bob,
+        };
+        await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, Json.Options));
+        var env = new Dictionary<string, string>
+        {
+            ["FTG_BENCH_TOKEN"] = await TokenAsync(user),
+            ["FTG_BENCH_WARMUP_TOKEN"] = await TokenAsync(BenchServers.Bob),
+            ["FTG_BENCH_PASSWORD"] = user.Split('@')[0] + "-password",
+            ["FTG_BENCH_WARMUP_PASSWORD"] = "bob-password",
+        };
+        try
+        {
+            return await TimedRun.RunSelfAsync(["child", jobFile], env);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private async Task<RunFigures> FetchmailAsync(string user, int count, long stored)
+    {
+        string dir = Infra.NewTempDirectory("ftg-fm");
+        string rc = Path.Combine(dir, "fetchmailrc");
+        string output = Path.Combine(dir, "out.bsmtp");
+        await File.WriteAllTextAsync(rc, $"""
+            set no syslog
+            set no bouncemail
+            poll 127.0.0.1 service {Dovecot.Pop3sPort} protocol pop3 auth password timeout 120
+              user "{user}" there with password "{user.Split('@')[0]}-password" is root here
+              ssl sslcertck sslcertfile "{Dovecot.CaCertificatePath}" sslcommonname localhost
+              keep fetchall no rewrite
+              bsmtp "{output}"
+
+            """);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(rc, UnixFileMode.UserRead | UnixFileMode.UserWrite); // fetchmail refuses a readable rc file
+        }
+        try
+        {
+            TimedRun run = await TimedRun.RunAsync("fetchmail", ["-f", rc, "-N", "-s", "-i", Path.Combine(dir, "fetchids"), "--pidfile", Path.Combine(dir, "pid")], new Dictionary<string, string> { ["HOME"] = dir });
+            int delivered = File.Exists(output) ? File.ReadLines(output).Count(l => l.StartsWith("MAIL FROM:", StringComparison.Ordinal)) : 0;
+            if (run.ExitCode != 0 || delivered != count)
+            {
+                throw new InvalidOperationException($"fetchmail exit {run.ExitCode}, {delivered}/{count} messages: {run.StdErr}{run.StdOut}");
+            }
+
+            return new RunFigures(count / run.WallSeconds, stored / 1048576.0 / run.WallSeconds, run.CpuSeconds, 0, run.MaxRssBytes, 0, run.WallSeconds);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static ChildResult Check(TimedRun run, int expected)
+    {
+        ChildResult c = run.Result ?? throw new InvalidOperationException($"child printed no result (exit {run.ExitCode}): {run.StdErr}{run.StdOut}");
+        if (c.Error is not null || c.Messages != expected)
+        {
+            throw new InvalidOperationException($"child failed: {c.Error} ({c.Messages}/{expected} messages) {run.StdErr}");
+        }
+
+        return c;
+    }
+
+    private async Task<string> TokenAsync(string user)
+    {
+        if (!_tokens.TryGetValue(user, out string? token))
+        {
+            token = (await servers.OAuth.GetUserTokensAsync(user, user.Split('@')[0] + "-password")).AccessToken;
+            _tokens[user] = token;
+        }
+
+        return token;
+    }
+
+    // The mailbox is restored between runs: every run must fetch the same messages.
+    private readonly Dictionary<string, string> _snapshots = [];
+
+    private void Snapshot(string user)
+    {
+        string snap = Infra.NewTempDirectory("ftg-snap");
+        foreach (string file in Directory.GetFiles(Path.Combine(Dovecot.MaildirOf(user), "new")))
+        {
+            File.Copy(file, Path.Combine(snap, Path.GetFileName(file)));
+        }
+
+        _snapshots[user] = snap;
+    }
+
+    private void Restore(string user, int count)
+    {
+        IReadOnlyList<string> present = Dovecot.ListMessages(user);
+        if (present.Count == count && present.All(p => File.Exists(Path.Combine(_snapshots[user], p))))
+        {
+            return;
+        }
+
+        Line($"  (mailbox of {user} changed: {present.Count} messages; restoring {count})");
+        Dovecot.ClearMailbox(user);
+        foreach (string file in Directory.GetFiles(_snapshots[user]))
+        {
+            Dovecot.AddMessage(user, File.ReadAllBytes(file), Path.GetFileName(file));
+        }
+    }
+
+    private static RunFigures Median(List<RunFigures> runs) => new(
+        Stats.Median(runs.Select(r => r.MsgsPerSecond)),
+        Stats.Median(runs.Select(r => r.MbPerSecond)),
+        Stats.Median(runs.Select(r => r.ProcessCpu)),
+        Stats.Median(runs.Select(r => r.PhaseCpu)),
+        (long)Stats.Median(runs.Select(r => (double)r.MaxRss)),
+        (long)Stats.Median(runs.Select(r => (double)r.Growth)),
+        Stats.Median(runs.Select(r => r.Seconds)));
+
+    private void Line(string text)
+    {
+        Console.WriteLine(text);
+        report.WriteLine(text);
+        report.Flush();
+    }
+}
