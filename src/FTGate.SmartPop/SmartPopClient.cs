@@ -128,131 +128,148 @@ public sealed class SmartPopClient : ISmartPopClient
 
             Report(progress, name, FetchStage.Downloading, plan.Download.Count);
             IReadOnlyList<IReadOnlyList<ListedMessage>> batches = FetchPlanner.Batch(plan.Download, connection.Server.SupportsPipelining, _options, _budget.Capacity);
-            foreach (IReadOnlyList<ListedMessage> batch in batches)
+
+            // The next batch is downloaded while the current one is delivered, so the network and the sink (which fsyncs)
+            // overlap instead of taking turns. Each batch holds its own budget lease (a pipelined batch is at most half the
+            // budget), and delivery never waits for budget, so two leases per fetch cannot deadlock. Because a download may be
+            // in flight on the connection during delivery, DELEs are sent after the downloads, before QUIT: POP3 commits
+            // DELE only at QUIT, so what the server ends up deleting is the same.
+            var deletes = new List<int>();
+            Task<BatchDownload>? next = batches.Count > 0 ? DownloadAsync(connection, name, batches[0], cancellationToken) : null;
+            try
             {
-                if (cancellationToken.IsCancellationRequested)
+                for (int b = 0; b < batches.Count; b++)
                 {
-                    cancelled = true;
-                    break;
-                }
-
-                long need = batch.Sum(m => m.Size + PerMessageOverhead);
-                if (_budget.Available < need)
-                {
-                    Log.WaitingForBudget(_logger, name, need, _budget.Available, _budget.Capacity);
-                }
-
-                ByteBudget.Lease lease;
-                try
-                {
-                    lease = await _budget.AcquireAsync(need, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    cancelled = true;
-                    break;
-                }
-
-                using (lease)
-                {
-                    IReadOnlyList<Stream> streams;
-                    try
+                    BatchDownload current = await next!.ConfigureAwait(false);
+                    next = null;
+                    IReadOnlyList<ListedMessage> batch = current.Batch;
+                    if (current.Cancelled)
                     {
-                        streams = batch.Count == 1
-                            ? [await connection.RetrieveAsync(batch[0].Index, cancellationToken).ConfigureAwait(false)]
-                            : await connection.RetrieveManyAsync(batch.Select(m => m.Index).ToList(), cancellationToken).ConfigureAwait(false);
+                        cancelled = true;
+                        break;
                     }
-                    catch (Pop3CommandException ex)
+
+                    if (current.ConnectionError is { } lost)
+                    {
+                        error = ToError(lost);
+                        break;
+                    }
+
+                    if (b + 1 < batches.Count && !cancellationToken.IsCancellationRequested)
+                    {
+                        next = DownloadAsync(connection, name, batches[b + 1], cancellationToken);
+                    }
+
+                    if (current.CommandError is { } refused)
                     {
                         foreach (ListedMessage m in batch)
                         {
-                            failures.Add(new MessageFailure { Uidl = m.Uidl, Size = m.Size, ErrorCode = ex.ErrorCode, Message = ex.Message });
+                            failures.Add(new MessageFailure { Uidl = m.Uidl, Size = m.Size, ErrorCode = refused.ErrorCode, Message = refused.Message });
                         }
 
                         continue;
                     }
-                    catch (Pop3ConnectionException ex)
-                    {
-                        error = ToError(ex);
-                        break;
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        cancelled = true;
-                        error = null;
-                        break;
-                    }
 
-                    int i = 0;
-                    try
+                    IReadOnlyList<Stream> streams = current.Streams!;
+                    using (current.Lease)
                     {
-                        for (; i < batch.Count; i++)
+                        int i = 0;
+                        try
                         {
-                            ListedMessage m = batch[i];
-                            Stream stream = streams[i];
-                            var metadata = new MessageMetadata(name, m.Uidl, m.Size, _time.GetUtcNow(), synthetic);
-                            bool ok = false;
-                            try
+                            for (; i < batch.Count; i++)
                             {
-                                await sink.DeliverAsync(stream, metadata, cancellationToken).ConfigureAwait(false);
-                                ok = true;
-                            }
-                            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                            {
-                                cancelled = true;
-                            }
-                            catch (Exception ex)
-                            {
-                                Log.DeliveryFailed(_logger, ex, name, m.Uidl);
-                                SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(name), SmartPopMetrics.Kind("delivery"));
-                                failures.Add(new MessageFailure { Uidl = m.Uidl, Size = m.Size, ErrorCode = SmartPopErrorCodes.DeliveryFailed, Message = $"The sink failed ({ex.GetType().Name}: {ex.Message}); the message stays on the server and unseen." });
-                            }
-                            finally
-                            {
-                                await stream.DisposeAsync().ConfigureAwait(false);
-                            }
+                                ListedMessage m = batch[i];
+                                Stream stream = streams[i];
+                                var metadata = new MessageMetadata(name, m.Uidl, m.Size, _time.GetUtcNow(), synthetic);
+                                bool ok = false;
+                                try
+                                {
+                                    await sink.DeliverAsync(stream, metadata, cancellationToken).ConfigureAwait(false);
+                                    ok = true;
+                                }
+                                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                                {
+                                    cancelled = true;
+                                }
+                                catch (Exception ex)
+                                {
+                                    Log.DeliveryFailed(_logger, ex, name, m.Uidl);
+                                    SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(name), SmartPopMetrics.Kind("delivery"));
+                                    failures.Add(new MessageFailure { Uidl = m.Uidl, Size = m.Size, ErrorCode = SmartPopErrorCodes.DeliveryFailed, Message = $"The sink failed ({ex.GetType().Name}: {ex.Message}); the message stays on the server and unseen." });
+                                }
+                                finally
+                                {
+                                    await stream.DisposeAsync().ConfigureAwait(false);
+                                }
 
-                            if (cancelled)
-                            {
-                                i++;
-                                break;
-                            }
+                                if (cancelled)
+                                {
+                                    i++;
+                                    break;
+                                }
 
-                            handled++;
-                            if (!ok)
-                            {
+                                handled++;
+                                if (!ok)
+                                {
+                                    Report(progress, name, FetchStage.Downloading, plan.Download.Count, handled, bytes, m.Uidl);
+                                    continue;
+                                }
+
+                                // Durable first: the seen record must not be lost to a shutdown that begins now.
+                                await _uidls.MarkSeenAsync(name, m.Uidl, metadata.CollectedAt, CancellationToken.None).ConfigureAwait(false);
+                                delivered++;
+                                bytes += m.Size;
+                                SmartPopMetrics.Messages.Add(1, SmartPopMetrics.Account(name));
+                                SmartPopMetrics.Bytes.Add(m.Size, SmartPopMetrics.Account(name));
+                                Log.MessageDelivered(_logger, name, m.Uidl, m.Size);
                                 Report(progress, name, FetchStage.Downloading, plan.Download.Count, handled, bytes, m.Uidl);
-                                continue;
+
+                                if (FetchPlanner.ShouldDelete(metadata.CollectedAt, account, metadata.CollectedAt))
+                                {
+                                    deletes.Add(m.Index);
+                                }
                             }
-
-                            // Durable first: the seen record must not be lost to a shutdown that begins now.
-                            await _uidls.MarkSeenAsync(name, m.Uidl, metadata.CollectedAt, CancellationToken.None).ConfigureAwait(false);
-                            delivered++;
-                            bytes += m.Size;
-                            SmartPopMetrics.Messages.Add(1, SmartPopMetrics.Account(name));
-                            SmartPopMetrics.Bytes.Add(m.Size, SmartPopMetrics.Account(name));
-                            Log.MessageDelivered(_logger, name, m.Uidl, m.Size);
-                            Report(progress, name, FetchStage.Downloading, plan.Download.Count, handled, bytes, m.Uidl);
-
-                            if (FetchPlanner.ShouldDelete(metadata.CollectedAt, account, metadata.CollectedAt))
+                        }
+                        finally
+                        {
+                            for (; i < streams.Count; i++)
                             {
-                                await connection.DeleteAsync(m.Index, cancellationToken).ConfigureAwait(false);
-                                pendingDeletes++;
+                                await streams[i].DisposeAsync().ConfigureAwait(false);
                             }
                         }
                     }
-                    finally
+
+                    if (cancelled)
                     {
-                        for (; i < streams.Count; i++)
-                        {
-                            await streams[i].DisposeAsync().ConfigureAwait(false);
-                        }
+                        break;
                     }
                 }
-
-                if (cancelled)
+            }
+            finally
+            {
+                if (next is not null)
                 {
-                    break;
+                    // A download still under way (cancellation, a broken connection, or an unexpected failure): let it end
+                    // and give its streams and budget back.
+                    try
+                    {
+                        (await next.ConfigureAwait(false)).Release();
+                    }
+                    catch (Exception ex) when (ex is Pop3Exception or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+                    {
+                    }
+                }
+            }
+
+            if (error is null && deletes.Count > 0)
+            {
+                // Even when cancelled: QUIT then commits the deletions of the messages that were delivered.
+                using var deleteTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(10), _time);
+                CancellationToken deleteToken = cancelled ? deleteTimeout.Token : cancellationToken;
+                foreach (int index in deletes)
+                {
+                    await connection.DeleteAsync(index, deleteToken).ConfigureAwait(false);
+                    pendingDeletes++;
                 }
             }
 
@@ -502,6 +519,81 @@ public sealed class SmartPopClient : ISmartPopClient
                 "UIDL",
                 ex.ServerReply,
                 ex);
+        }
+    }
+
+    /// <summary>Waits for budget, then retrieves one batch; the outcome is captured, never thrown (except the unexpected).</summary>
+    private async Task<BatchDownload> DownloadAsync(IPop3Connection connection, string name, IReadOnlyList<ListedMessage> batch, CancellationToken cancellationToken)
+    {
+        long need = batch.Sum(m => m.Size + PerMessageOverhead);
+        if (_budget.Available < need)
+        {
+            Log.WaitingForBudget(_logger, name, need, _budget.Available, _budget.Capacity);
+        }
+
+        ByteBudget.Lease lease;
+        try
+        {
+            lease = await _budget.AcquireAsync(need, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new BatchDownload(batch) { Cancelled = true };
+        }
+
+        try
+        {
+            IReadOnlyList<Stream> streams = batch.Count == 1
+                ? [await connection.RetrieveAsync(batch[0].Index, cancellationToken).ConfigureAwait(false)]
+                : await connection.RetrieveManyAsync(batch.Select(m => m.Index).ToList(), cancellationToken).ConfigureAwait(false);
+            return new BatchDownload(batch) { Lease = lease, Streams = streams };
+        }
+        catch (Pop3CommandException ex)
+        {
+            lease.Dispose();
+            return new BatchDownload(batch) { CommandError = ex };
+        }
+        catch (Pop3ConnectionException ex)
+        {
+            lease.Dispose();
+            return new BatchDownload(batch) { ConnectionError = ex };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            lease.Dispose();
+            return new BatchDownload(batch) { Cancelled = true };
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A downloaded batch (streams + the budget lease they hold), or why there is none.</summary>
+    private sealed class BatchDownload(IReadOnlyList<ListedMessage> batch)
+    {
+        public IReadOnlyList<ListedMessage> Batch { get; } = batch;
+
+        public ByteBudget.Lease? Lease { get; init; }
+
+        public IReadOnlyList<Stream>? Streams { get; init; }
+
+        public Pop3CommandException? CommandError { get; init; }
+
+        public Pop3ConnectionException? ConnectionError { get; init; }
+
+        public bool Cancelled { get; init; }
+
+        /// <summary>Disposes the streams and returns the budget (a download that will not be delivered).</summary>
+        public void Release()
+        {
+            foreach (Stream stream in Streams ?? [])
+            {
+                stream.Dispose();
+            }
+
+            Lease?.Dispose();
         }
     }
 

@@ -34,6 +34,9 @@ internal sealed class ChildJob
 
     public long MaxMessageSize { get; set; } = 60L * 1024 * 1024;
 
+    /// <summary>SmartPop's sink: maildir (MaildirMessageSink, fsync per message) | files (plain files, no fsync, like the raw loop).</summary>
+    public string Sink { get; set; } = "maildir";
+
     /// <summary>A small mailbox fetched first (same mode) so that code is loaded and JIT-compiled before "idle" is read.</summary>
     public string? WarmupUser { get; set; }
 }
@@ -111,7 +114,9 @@ internal static class Child
     {
         var provider = new StaticTokenProvider("bench", user, secret);
         var client = new SmartPopClient(provider, new InMemoryUidlStore(), Options.Create(new SmartPopOptions { MemoryBudgetBytes = job.BudgetBytes }));
-        var sink = new MaildirMessageSink(new MaildirMessageSinkOptions { Directory = outputDir, FolderPerAccount = job.Accounts > 1 });
+        IMessageSink sink = job.Sink == "files"
+            ? new PlainFileSink(outputDir)
+            : new MaildirMessageSink(new MaildirMessageSinkOptions { Directory = outputDir, FolderPerAccount = job.Accounts > 1 });
         FetchResult[] results = await Task.WhenAll(Enumerable.Range(0, job.Accounts).Select(i => client.FetchAsync(
             new SmartPopAccount
             {
@@ -183,6 +188,22 @@ internal static class Child
     }
 }
 
+/// <summary>
+/// Writes each message to a plain file exactly like the raw loop (no fsync, no line-end conversion, no duplicate check):
+/// isolates SmartPop's own overhead from the Maildir sink's durability work.
+/// </summary>
+internal sealed class PlainFileSink(string directory) : IMessageSink
+{
+    private int _next;
+
+    public async Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
+    {
+        string path = Path.Combine(directory, Interlocked.Increment(ref _next).ToString(CultureInfo.InvariantCulture) + ".eml");
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
+        await message.CopyToAsync(file, 128 * 1024, cancellationToken);
+    }
+}
+
 /// <summary>A process run under GNU time (user, sys, max RSS of the process itself).</summary>
 internal sealed record TimedRun(int ExitCode, string StdOut, string StdErr, double WallSeconds, double UserSeconds, double SysSeconds, long MaxRssBytes)
 {
@@ -226,10 +247,22 @@ internal sealed record TimedRun(int ExitCode, string StdOut, string StdErr, doub
     }
 
     /// <summary>Runs this benchmark executable with a sub-command.</summary>
-    public static Task<TimedRun> RunSelfAsync(IEnumerable<string> args, IDictionary<string, string>? env = null)
+    /// <remarks>
+    /// With FTG_BENCH_TRACE_DIR set, each child runs under <c>dotnet-trace collect --profile dotnet-sampled-thread-time</c>
+    /// and leaves a .nettrace there (for profiling only: the figures of such runs include the tracer).
+    /// </remarks>
+    public static Task<TimedRun> RunSelfAsync(IEnumerable<string> args, IDictionary<string, string>? env = null, string? traceName = null)
     {
         string exe = Environment.ProcessPath!;
         string[] prefix = Path.GetFileNameWithoutExtension(exe) == "dotnet" ? [typeof(Child).Assembly.Location] : [];
+        if (Environment.GetEnvironmentVariable("FTG_BENCH_TRACE_DIR") is { Length: > 0 } traceDir)
+        {
+            Directory.CreateDirectory(traceDir);
+            string tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-trace");
+            string output = Path.Combine(traceDir, $"{traceName ?? "child"}-{DateTime.UtcNow:HHmmssfff}.nettrace");
+            return RunAsync(tool, new[] { "collect", "--profile", "dotnet-sampled-thread-time", "-o", output, "--", exe }.Concat(prefix).Concat(args), env);
+        }
+
         return RunAsync(exe, prefix.Concat(args), env);
     }
 }

@@ -17,7 +17,8 @@ internal static class MicroConfig
     public static IConfig Create() => DefaultConfig.Instance
         .AddDiagnoser(MemoryDiagnoser.Default)
         .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(12).WithId("inproc"))
-        .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        .WithOptions(ConfigOptions.DisableOptimizationsValidator)
+        .WithArtifactsPath(Path.Combine(FTGate.Tests.Infrastructure.Infra.RepositoryRoot, "artifacts", "benchmarks", "micro"));
 }
 
 /// <summary>A cached <c>GetAccessTokenAsync</c> hit on the generic OAuth2 provider (public API).</summary>

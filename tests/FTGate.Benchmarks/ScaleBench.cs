@@ -129,7 +129,7 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
         }
 
         double seq = Stats.Median(sequential);
-        Line($"scheduler, {accounts} accounts: 500 sequential fetches {Stats.F(seq)} s ({Stats.F(accounts / seq, "0")} accounts/s); "
+        Line($"scheduler, {accounts} accounts: {accounts} sequential fetches {Stats.F(seq)} s ({Stats.F(accounts / seq, "0")} accounts/s); "
             + string.Join("; ", concurrencies.Select(c => $"hosted service MaxConcurrentFetches = MaxConnectionsPerHost = {c}: {Stats.F(Stats.Median(concurrent[c]))} s, speed-up {Stats.F(seq / Stats.Median(concurrent[c]), "0.0")}x")));
     }
 

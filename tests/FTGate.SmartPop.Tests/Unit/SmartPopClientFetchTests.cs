@@ -285,6 +285,31 @@ public sealed class SmartPopClientFetchTests
     }
 
     [Fact]
+    public async Task FetchAsync_DownloadsTheNextBatchWhileDeliveringAndSendsDelesBeforeQuit()
+    {
+        var mailbox = new FakeMailbox().Add("s1", "a").Add("s2", "b").Add("big", new string('x', 300_000)).Add("s3", "c");
+        var (_, registry) = TestAccounts.Provider();
+        var connection = new FakePop3Connection(mailbox);
+        connection.Server = connection.Server with { SupportsPipelining = true };
+        var journalAtDelivery = new Dictionary<string, List<string>>();
+        var sink = new RecordingSink { Failure = m => { journalAtDelivery[m.Uidl] = [.. connection.Journal]; return null; } };
+        SmartPopClient client = TestAccounts.Client(registry.Object, new InMemoryUidlStore(), new FakeFactory(() => connection));
+
+        FetchResult result = await client.FetchAsync(TestAccounts.OAuth(a => a.LeaveOnServer = false), sink);
+
+        Assert.True(result.Completed);
+        Assert.Equal(4, result.Delivered);
+        Assert.Equal(4, result.Deleted);
+        Assert.Contains("RETR 3", journalAtDelivery["s1"]); // the next batch was on its way while the first was delivered
+        Assert.DoesNotContain(journalAtDelivery["s1"], j => j.StartsWith("DELE", StringComparison.Ordinal));
+        int lastRetr = connection.Journal.FindLastIndex(j => j.StartsWith("RETR", StringComparison.Ordinal));
+        int firstDele = connection.Journal.FindIndex(j => j.StartsWith("DELE", StringComparison.Ordinal));
+        Assert.True(lastRetr < firstDele && firstDele < connection.Journal.IndexOf("QUIT"), string.Join(" | ", connection.Journal));
+        Assert.Equal(["s1", "s2", "big", "s3"], sink.Delivered.Select(d => d.Uidl));
+        Assert.Empty(mailbox.Messages);
+    }
+
+    [Fact]
     public async Task FetchAsync_PasswordAccount_UsesPasswordAndReportsProgress()
     {
         var mailbox = new FakeMailbox().Add("u1", "one");
