@@ -42,6 +42,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
             ("raw-mailkit-xoauth2", () => DotnetAsync("raw", "oauth", BenchServers.Alice, count, stored)),
             ("raw-mailkit-fsync-xoauth2", () => DotnetAsync("raw-fsync", "oauth", BenchServers.Alice, count, stored)),
             ("smartpop-password", () => DotnetAsync("smartpop", "password", BenchServers.Alice, count, stored)),
+            ("smartpop-plainfiles-password", () => DotnetAsync("smartpop", "password", BenchServers.Alice, count, stored, sink: "files")),
             ("fetchmail-password", () => FetchmailAsync(BenchServers.Alice, count, stored)),
         };
 
@@ -79,6 +80,8 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         Line($"ratio SmartPop with a plain-file sink (no fsync, like the raw loop)/raw MailKit: {Stats.F(spPlain / raw)}  (SmartPop's own overhead, sink durability excluded)");
         Line($"ratio SmartPop/raw MailKit+fsync (same durability as the Maildir sink): {Stats.F(sp / rawFsync)}");
         Line($"ratio SmartPop/fetchmail (msgs/s, both password auth): {Stats.F(spPass / fm)}  (target >= 1.0: {(spPass / fm >= 1.0 ? "MET" : "MISSED")})");
+        double spPassPlain = medians["smartpop-plainfiles-password"].MsgsPerSecond;
+        Line($"ratio SmartPop with a plain-file sink/fetchmail (both password auth, neither fsyncs): {Stats.F(spPassPlain / fm)}");
         Line($"ratio SmartPop XOAUTH2/fetchmail password: {Stats.F(sp / fm)}");
         Line($"CPU ratio SmartPop/raw (process): {Stats.F(medians["smartpop-xoauth2"].ProcessCpu / medians["raw-mailkit-xoauth2"].ProcessCpu)}; SmartPop/fetchmail (process): {Stats.F(medians["smartpop-password"].ProcessCpu / medians["fetchmail-password"].ProcessCpu)}");
         return medians;

@@ -30,7 +30,7 @@ switch (command)
               large [--runs 3]                                   one 50 MB message: peak RSS over idle (child process)
               concurrent [--runs 3]                              8 accounts x 20 MB at once under a 64 MB budget (child process)
               distance [--messages 500] [--delay 10] [--runs 3]  SmartPop vs one-RETR-at-a-time through a delaying proxy
-              scheduler [--accounts 500] [--runs 3]              hosted service at concurrency 8 and 32 vs sequential
+              scheduler [--accounts 500] [--runs 3] [--delay 0]  hosted service at concurrency 8 and 32 vs sequential (--delay: via the proxy)
               tokens [--users 1000] [--callers 10] [--runs 3]    token storm against a local token endpoint
               macro                                              all of the above except micro
             Figures are also appended to artifacts/benchmarks/<command>-<time>.txt.
@@ -86,7 +86,7 @@ else
 
     if (all || command == "scheduler")
     {
-        await scale.SchedulerAsync(Opt("accounts", 500), 3, [8, 32], Opt("runs", 3));
+        await scale.SchedulerAsync(Opt("accounts", 500), 3, [8, 32], Opt("runs", 3), Opt("delay", 0));
     }
 
     if (all)

@@ -101,8 +101,11 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
         }
     }
 
-    public async Task SchedulerAsync(int accounts, int messagesEach, int[] concurrencies, int runs)
+    public async Task SchedulerAsync(int accounts, int messagesEach, int[] concurrencies, int runs, int delayMs = 0)
     {
+        // With a delay, every connection goes through the delaying proxy: the distance real servers are at.
+        await using DelayProxy? proxy = delayMs > 0 ? new DelayProxy(new IPEndPoint(IPAddress.Loopback, Dovecot.Pop3sPort), TimeSpan.FromMilliseconds(delayMs)) : null;
+        int port = proxy?.Port ?? Dovecot.Pop3sPort;
         for (int i = 0; i < accounts; i++)
         {
             string user = BenchServers.SchedulerUser(i);
@@ -113,27 +116,28 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
             }
         }
 
-        Line($"scheduler: {accounts} password accounts (separate mailboxes, {messagesEach} messages of 3-6 KB each), POP3S, one poll each; {runs} runs");
+        Line($"scheduler: {accounts} password accounts (separate mailboxes, {messagesEach} messages of 3-6 KB each), POP3S, one poll each; {runs} runs"
+            + (delayMs > 0 ? $"; through the delaying proxy, +{delayMs} ms each way" : "; loopback, no added latency"));
         var sequential = new List<double>();
         var concurrent = concurrencies.ToDictionary(c => c, _ => new List<double>());
-        await SequentialAsync(Math.Min(accounts, 20)); // warm-up
+        await SequentialAsync(Math.Min(accounts, 20), port); // warm-up
         for (int r = 0; r < runs; r++)
         {
-            sequential.Add(await SequentialAsync(accounts));
+            sequential.Add(await SequentialAsync(accounts, port));
             foreach (int c in concurrencies)
             {
-                concurrent[c].Add(await HostedAsync(accounts, c));
+                concurrent[c].Add(await HostedAsync(accounts, c, port));
             }
 
             Line($"  run {r + 1}: sequential {Stats.F(sequential[^1])} s; " + string.Join("; ", concurrencies.Select(c => $"hosted service at {c}: {Stats.F(concurrent[c][^1])} s")));
         }
 
         double seq = Stats.Median(sequential);
-        Line($"scheduler, {accounts} accounts: {accounts} sequential fetches {Stats.F(seq)} s ({Stats.F(accounts / seq, "0")} accounts/s); "
+        Line($"scheduler, {accounts} accounts{(delayMs > 0 ? $" at +{delayMs} ms each way" : "")}: {accounts} sequential fetches {Stats.F(seq)} s ({Stats.F(accounts / seq, "0")} accounts/s); "
             + string.Join("; ", concurrencies.Select(c => $"hosted service MaxConcurrentFetches = MaxConnectionsPerHost = {c}: {Stats.F(Stats.Median(concurrent[c]))} s, speed-up {Stats.F(seq / Stats.Median(concurrent[c]), "0.0")}x")));
     }
 
-    private async Task<double> SequentialAsync(int accounts)
+    private async Task<double> SequentialAsync(int accounts, int port)
     {
         var client = new SmartPopClient(new StaticTokenProvider("none", "", "x"), new InMemoryUidlStore(), Options.Create(new SmartPopOptions()));
         string dir = Infra.NewTempDirectory("ftg-sch");
@@ -143,7 +147,7 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < accounts; i++)
             {
-                FetchResult result = await client.FetchAsync(Account("acct" + i, BenchServers.SchedulerUser(i), Dovecot.Pop3sPort, password: BenchServers.SchedulerPassword(i)), sink);
+                FetchResult result = await client.FetchAsync(Account("acct" + i, BenchServers.SchedulerUser(i), port, password: BenchServers.SchedulerPassword(i)), sink);
                 if (!result.Completed)
                 {
                     throw new InvalidOperationException(result.Error?.Message);
@@ -159,7 +163,7 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
     }
 
     /// <summary>The hosted poller (SmartPopService from DI) polls every account once; the time until all have a result.</summary>
-    private async Task<double> HostedAsync(int accounts, int concurrency)
+    private async Task<double> HostedAsync(int accounts, int concurrency, int port)
     {
         string dir = Infra.NewTempDirectory("ftg-sch");
         var services = new ServiceCollection();
@@ -177,7 +181,7 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
             builder.AddSmartPop("acct" + n, a =>
             {
                 a.Host = Dovecot.Host;
-                a.Port = Dovecot.Pop3sPort;
+                a.Port = port;
                 a.UserName = BenchServers.SchedulerUser(n);
                 a.Password = BenchServers.SchedulerPassword(n);
                 a.TrustedRootCertificates = [ca];
