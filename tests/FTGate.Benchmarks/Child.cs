@@ -260,7 +260,7 @@ internal sealed record TimedRun(int ExitCode, string StdOut, string StdErr, doub
             Directory.CreateDirectory(traceDir);
             string tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-trace");
             string output = Path.Combine(traceDir, $"{traceName ?? "child"}-{DateTime.UtcNow:HHmmssfff}.nettrace");
-            return RunAsync(tool, new[] { "collect", "--profile", "dotnet-sampled-thread-time", "-o", output, "--", exe }.Concat(prefix).Concat(args), env);
+            return RunAsync(tool, new[] { "collect", "--show-child-io", "--profile", "dotnet-common,dotnet-sampled-thread-time", "-o", output, "--", exe }.Concat(prefix).Concat(args), env);
         }
 
         return RunAsync(exe, prefix.Concat(args), env);
