@@ -202,17 +202,13 @@ public sealed partial class TestOAuthAuthority : ITestTokenValidator, IAsyncDisp
         ArgumentException.ThrowIfNullOrEmpty(userName);
         lock (_lock)
         {
-            int count = 0;
-            foreach (AccessTokenRecord token in _accessTokens.Values.Where(t => Same(t.Grant.UserName, userName) && !t.Grant.Revoked))
+            var grants = _accessTokens.Values.Select(t => t.Grant).Concat(_refreshTokens.Values.Select(t => t.Grant))
+                .Where(g => Same(g.UserName, userName) && !g.Revoked)
+                .ToHashSet();
+            int count = _accessTokens.Values.Count(t => grants.Contains(t.Grant)) + _refreshTokens.Values.Count(t => grants.Contains(t.Grant));
+            foreach (Grant grant in grants)
             {
-                token.Grant.Revoked = true;
-                count++;
-            }
-
-            foreach (RefreshTokenRecord token in _refreshTokens.Values.Where(t => Same(t.Grant.UserName, userName) && !t.Grant.Revoked))
-            {
-                token.Grant.Revoked = true;
-                count++;
+                grant.Revoked = true;
             }
 
             return count;
