@@ -10,7 +10,11 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo -n"; fi
 
-PKGS=(dovecot-core dovecot-pop3d openssl curl)
+PKGS=(dovecot-core dovecot-pop3d openssl curl ca-certificates)
+# Node (>= 18) runs the OAuth server; machines of this project normally have Node 20 already.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do

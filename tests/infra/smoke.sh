@@ -23,11 +23,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok()   { PASS=$((PASS+1)); echo "PASS: $*"; }
+T0=$SECONDS
+ok()   { PASS=$((PASS+1)); echo "PASS: $* [$((SECONDS-T0))s]"; }
 bad()  { FAIL=$((FAIL+1)); echo "FAIL: $*"; }
 check() { local desc="$1"; shift; if "$@"; then ok "$desc"; else bad "$desc"; fi; }
 jget() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s)[process.argv[1]];console.log(v===undefined?"":typeof v==="object"?JSON.stringify(v):v)})' "$1"; }
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+export -f jget
 xoauth2() { printf 'user=%s\001auth=Bearer %s\001\001' "$1" "$2" | base64 -w0; }
 oauthbearer() { printf 'n,a=%s,\001host=127.0.0.1\001port=%s\001auth=Bearer %s\001\001' "$1" "$3" "$2" | base64 -w0; }
 # form action of the first <form> (relative to the issuer)
@@ -84,10 +86,6 @@ check "introspection: active, username=alice@example.test, scope mail" \
 TOK2="$(curl -s -d grant_type=refresh_token -d client_id=ftgate-native -d "refresh_token=$RT" "$ISSUER/token")"
 AT2="$(jget access_token <<<"$TOK2")"; RT2="$(jget refresh_token <<<"$TOK2")"
 check "refresh gives a new (rotated) refresh token" bash -c '[ -n "$1" ] && [ "$1" != "$2" ]' _ "$RT2" "$RT"
-REUSE="$(curl -s -d grant_type=refresh_token -d client_id=ftgate-native -d "refresh_token=$RT" "$ISSUER/token")"
-check "re-used refresh token -> invalid_grant" bash -c '[ "$(jget error <<<"$1")" = invalid_grant ]' _ "$REUSE"
-STATS="$(curl -s "$ISSUER/_test/stats")"
-check "/_test/stats counts 2 refresh_token requests" bash -c '[ "$(jget token <<<"$1" | jget refresh_token)" = 2 ]' _ "$STATS"
 
 # deny path
 rm -f "$JAR"
@@ -151,10 +149,19 @@ check "plain port CAPA offers STLS and SASL XOAUTH2 OAUTHBEARER" bash -c 'grep -
 T="$(pop3s "USER alice@example.test" "PASS wrong" QUIT)"; echo "$T" | sed 's/^/    /'
 check "wrong password: -ERR [AUTH] Authentication failed." bash -c 'grep -qx "S: -ERR \[AUTH\] Authentication failed." <<<"$1"' _ "$T"
 
+# refresh-token re-use: invalid_grant, and the whole grant (with its access tokens) is revoked
+REUSE="$(curl -s -d grant_type=refresh_token -d client_id=ftgate-native -d "refresh_token=$RT" "$ISSUER/token")"
+check "re-used refresh token -> invalid_grant" bash -c '[ "$(jget error <<<"$1")" = invalid_grant ]' _ "$REUSE"
+STATS="$(curl -s "$ISSUER/_test/stats")"
+check "/_test/stats counts 2 refresh_token requests (1 invalid_grant)" \
+  bash -c '[ "$(jget token <<<"$1" | jget refresh_token)" = 2 ] && [ "$(jget tokenErrors <<<"$1" | jget refresh_token | jget invalid_grant)" = 1 ]' _ "$STATS"
+T="$(pop3s "AUTH XOAUTH2" "$(xoauth2 alice@example.test "$AT2")" "" QUIT)"
+check "after refresh-token re-use the grant's access token is rejected" bash -c 'grep -qx "S: -ERR \[AUTH\] Authentication failed." <<<"$1"' _ "$T"
+
 # revocation / expiry act at the next login (auth_cache_size = 0)
 curl -s -X POST "$ISSUER/_test/revoke-user?user=alice@example.test" >/dev/null
-T="$(pop3s "AUTH XOAUTH2" "$(xoauth2 alice@example.test "$AT2")" "" QUIT)"
-check "after /_test/revoke-user alice's token is rejected" bash -c 'grep -qx "S: -ERR \[AUTH\] Authentication failed." <<<"$1"' _ "$T"
+T="$(pop3s "AUTH XOAUTH2" "$(xoauth2 alice@example.test "$CCAT")" "" QUIT)"
+check "after /_test/revoke-user the client-credentials token for alice is rejected" bash -c 'grep -qx "S: -ERR \[AUTH\] Authentication failed." <<<"$1"' _ "$T"
 curl -s -X POST "$ISSUER/_test/expire-access-tokens?user=bob@example.test" >/dev/null
 T="$(pop3s "AUTH XOAUTH2" "$(xoauth2 bob@example.test "$BOBAT")" "" QUIT)"
 check "after /_test/expire-access-tokens bob's token is rejected" bash -c 'grep -qx "S: -ERR \[AUTH\] Authentication failed." <<<"$1"' _ "$T"
@@ -171,8 +178,9 @@ else
 fi
 
 # OAuth server down -> temporary failure
+SVC="$(curl -s -u ftgate-service-bob:ftgate-service-secret -d grant_type=client_credentials -d scope=mail "$ISSUER/token" | jget access_token)"
 "$HERE/stop-oauth.sh" "$OAUTH_STATE" >/dev/null
-T="$(pop3s "AUTH XOAUTH2" "$(xoauth2 alice@example.test "$CCAT")" "" QUIT)"; echo "$T" | sed 's/^/    /'
+T="$(pop3s "AUTH XOAUTH2" "$(xoauth2 bob@example.test "$SVC")" QUIT)"; echo "$T" | sed 's/^/    /'
 check "OAuth server down: -ERR [SYS/TEMP] Temporary authentication failure." bash -c 'grep -q "^S: -ERR \[SYS/TEMP\] Temporary authentication failure." <<<"$1"' _ "$T"
 
 echo "--- dovecot log (auth lines) ---"
