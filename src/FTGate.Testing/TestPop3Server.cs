@@ -29,6 +29,7 @@ public sealed class TestPop3Server : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, TestMailbox> _mailboxes = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<Pop3Session, byte> _sessions = new();
+    private readonly ConcurrentQueue<Exception> _errors = new();
     private readonly TcpListener _plainListener;
     private readonly TcpListener? _tlsListener;
     private readonly bool _ownsCertificate;
@@ -88,6 +89,9 @@ public sealed class TestPop3Server : IAsyncDisposable
 
     /// <summary>Counters for assertions.</summary>
     public TestPop3Counters Counters { get; } = new();
+
+    /// <summary>Unexpected exceptions that ended a session (for example a throwing <see cref="ITestTokenValidator"/>); normally empty.</summary>
+    public IReadOnlyCollection<Exception> SessionErrors => [.. _errors];
 
     /// <summary>The mailboxes created so far.</summary>
     public IReadOnlyCollection<TestMailbox> Mailboxes => [.. _mailboxes.Values];
@@ -219,6 +223,11 @@ public sealed class TestPop3Server : IAsyncDisposable
         {
             await Task.Yield();
             await session.RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A throwing token validator or a bug: keep the server up, end only this session, and let the test see it.
+            _errors.Enqueue(e);
         }
         finally
         {

@@ -201,6 +201,23 @@ public sealed class TestPop3ServerFaultTests : IAsyncLifetime
         Assert.Equal("-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.", await raw.ReadLineAsync());
     }
 
+    [Fact]
+    public async Task ThrowingValidator_EndsOnlyThatSession_AndIsReported()
+    {
+        await using TestPop3Server server = await TestPop3Server.StartAsync(new TestPop3ServerOptions
+        {
+            TokenValidator = TestTokenValidator.FromDelegate((_, _) => throw new InvalidOperationException("validator bug")),
+        }, _ct);
+        using Pop3Client client = await Pop3.ConnectTlsAsync(server, _ct);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.AuthenticateAsync(new SaslMechanismOAuth2(User, "t"), _ct));
+
+        await TestPop3ServerTests.WaitForAsync(() => server.SessionErrors.Count == 1);
+        Assert.Equal("validator bug", server.SessionErrors.Single().Message);
+        using Pop3Client next = await Pop3.ConnectTlsAsync(server, _ct); // The server still accepts connections.
+        Assert.True(next.IsConnected);
+    }
+
     /// <summary>A line-oriented client on the plain port, for the replies MailKit never shows.</summary>
     private sealed class RawSession : IAsyncDisposable
     {
