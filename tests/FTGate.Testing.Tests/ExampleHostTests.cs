@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using FTGate.OAuth;
 using MailKit.Net.Pop3;
 using MailKit.Security;
@@ -50,20 +48,12 @@ public sealed class ExampleHostTests
         await using ServiceProvider provider = services.BuildServiceProvider();
 
         IAuthProvider auth = provider.GetRequiredService<IAuthProviderRegistry>().Get("Test");
-        AccessToken token;
-        try
-        {
-            // "Authorize Now", with the authority playing the browser (it signs alice in and consents at once).
-            AuthorizationChallenge challenge = await auth.BeginAuthorizationAsync(new AuthorizationRequest(new Uri(FTGateTestingBuilderExtensions.TestRedirectUri)), _ct);
-            Uri callback = await authority.SignInAsync(challenge.AuthorizationUri, _ct);
-            await auth.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(callback), _ct);
-            token = await auth.GetAccessTokenAsync("alice@example.test", _ct);
-        }
-        catch (NotSupportedException e)
-        {
-            Assert.Skip("The generic OAuth2 provider is not implemented in this build: " + e.Message);
-            return;
-        }
+
+        // "Authorize Now", with the authority playing the browser (it signs alice in and consents at once).
+        AuthorizationChallenge challenge = await auth.BeginAuthorizationAsync(new AuthorizationRequest(new Uri(FTGateTestingBuilderExtensions.TestRedirectUri)), _ct);
+        Uri callback = await authority.SignInAsync(challenge.AuthorizationUri, _ct);
+        await auth.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(callback), _ct);
+        AccessToken token = await auth.GetAccessTokenAsync("alice@example.test", _ct);
 
         using var client = new Pop3Client { ServerCertificateValidationCallback = pop3.ValidateCertificate, CheckCertificateRevocation = false };
         await client.ConnectAsync(pop3.Host, pop3.TlsPort, SecureSocketOptions.SslOnConnect, _ct);
@@ -73,6 +63,31 @@ public sealed class ExampleHostTests
         Assert.Equal(1, authority.Counters.AuthorizationCodeGrants);
     }
     // docs/testing.md: example 2 (end)
+
+    [Fact]
+    public async Task SdkProvider_TokenRejectedByServer_ForcedRefreshIsExactlyOneRefreshAndWorks()
+    {
+        await using var authority = await TestOAuthAuthority.StartAsync(cancellationToken: _ct);
+        await using var pop3 = await TestPop3Server.StartAsync(authority, o => o.Style = Pop3ServerStyle.Exchange, _ct);
+        var services = new ServiceCollection();
+        services.AddFTGate().UseInMemoryTokenStore().AddTestOAuth2("Test", authority, "alice@example.test");
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        IAuthProvider auth = provider.GetRequiredService<IAuthProviderRegistry>().Get("Test");
+        AuthorizationChallenge challenge = await auth.BeginAuthorizationAsync(new AuthorizationRequest(new Uri(FTGateTestingBuilderExtensions.TestRedirectUri)), _ct);
+        await auth.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(await authority.SignInAsync(challenge.AuthorizationUri, _ct)), _ct);
+        AccessToken cached = await auth.GetAccessTokenAsync("alice@example.test", _ct);
+        authority.ExpireAccessTokens(); // The server now rejects the token the SDK still holds as valid.
+
+        using var client = new Pop3Client { ServerCertificateValidationCallback = pop3.ValidateCertificate, CheckCertificateRevocation = false };
+        await client.ConnectAsync(pop3.Host, pop3.TlsPort, SecureSocketOptions.SslOnConnect, _ct);
+        await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync(new SaslMechanismOAuth2(cached.UserName, cached.Value), _ct));
+        AccessToken fresh = await auth.RefreshAccessTokenAsync("alice@example.test", _ct);
+        await client.AuthenticateAsync(new SaslMechanismOAuth2(fresh.UserName, fresh.Value), _ct);
+
+        Assert.NotEqual(cached.Value, fresh.Value);
+        Assert.Equal(1, authority.Counters.RefreshTokenGrants);
+        Assert.Equal(1, pop3.Counters.FailedLogins);
+    }
 
     [Fact]
     public async Task AddTestOAuth2_ConfiguresValidGenericProviderOptions()
