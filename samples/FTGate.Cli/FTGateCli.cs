@@ -36,7 +36,7 @@ public static class FTGateCli
         if (parse.Action is ParseErrorAction)
         {
             // One line saying what is wrong, one saying where the usage is; exit code 2 (not System.CommandLine's 1).
-            console.Error.WriteLine("error: " + parse.Errors[0].Message);
+            console.Error.WriteLine("error: " + string.Join(' ', parse.Errors[0].Message.Split((char[])['\r', '\n', '\t', ' '], StringSplitOptions.RemoveEmptyEntries)));
             string command = string.Join(' ', CommandPath(parse.CommandResult.Command, root));
             console.Error.WriteLine($"fix: see '{command} --help'.");
             return ExitCodes.UsageOrConfiguration;
