@@ -68,4 +68,13 @@ public static class FTGateErrorCodes
 
     /// <summary>A token store entry is unreadable (truncated, tampered, other key).</summary>
     public const string TokenStoreCorrupted = "token_store_corrupted";
+
+    /// <summary>The authorization code was rejected at redemption (expired, already used, or the PKCE verifier does not match).</summary>
+    public const string AuthorizationCodeRejected = "authorization_code_rejected";
+
+    /// <summary>The authorization server's discovery document could not be loaded or is unusable.</summary>
+    public const string DiscoveryFailed = "discovery_failed";
+
+    /// <summary>The callback's <c>iss</c> parameter (RFC 9207) names another authorization server (mix-up attack or misconfiguration).</summary>
+    public const string IssuerMismatch = "issuer_mismatch";
 }
