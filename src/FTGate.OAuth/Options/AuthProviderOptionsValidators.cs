@@ -113,6 +113,25 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
             fail("UserName is required: the account that signs in, such as 'user@domain.onmicrosoft.com'.");
         }
 
+        if (!Enum.IsDefined(options.Cloud))
+        {
+            fail($"Cloud '{options.Cloud}' is not a Microsoft cloud; use Global, UsGovernment or China.");
+        }
+        else if (options.Cloud != MicrosoftCloud.Global && string.Equals(options.TenantId, "consumers", StringComparison.OrdinalIgnoreCase))
+        {
+            fail($"TenantId 'consumers' (personal Outlook.com accounts) exists only in the Global cloud, not in {options.Cloud}; use the tenant's Directory (tenant) ID.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Mailbox) && !LooksLikeEmail(options.Mailbox))
+        {
+            fail($"Mailbox '{options.Mailbox}' is not an e-mail address; give the address of the mailbox to collect, such as 'shared@contoso.com'.");
+        }
+
+        if (options.Mode == MicrosoftAuthMode.Delegated && !string.IsNullOrWhiteSpace(options.UserName) && !LooksLikeEmail(options.UserName))
+        {
+            fail($"UserName '{options.UserName}' is not an e-mail address; Microsoft sign-in names look like 'user@contoso.com'.");
+        }
+
         if (!string.IsNullOrEmpty(options.CertificatePath) && !File.Exists(options.CertificatePath))
         {
             fail($"CertificatePath '{options.CertificatePath}' does not exist; give the path of the PFX file holding the certificate uploaded to Microsoft Entra.");

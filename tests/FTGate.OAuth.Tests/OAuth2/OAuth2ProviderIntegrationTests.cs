@@ -219,15 +219,7 @@ public sealed class OAuth2ProviderIntegrationTests(IntegrationServers servers)
                 approval = Task.Run(async () =>
                 {
                     using var browser = new HeadlessBrowser();
-                    try
-                    {
-                        await browser.ApproveDeviceCodeAsync(info.VerificationUri, info.UserCode, Alice, "alice-password", ct);
-                    }
-                    catch (InvalidOperationException ex) when (ex.Message.Contains("Sign-in successful", StringComparison.Ordinal))
-                    {
-                        // Shared HeadlessBrowser (tests/FTGate.Tests.Infrastructure) treats the same-origin device success page as
-                        // unexpected when no consent page is needed; the approval itself succeeded. Reported to the lead.
-                    }
+                    await browser.ApproveDeviceCodeAsync(info.VerificationUri, info.UserCode, Alice, "alice-password", ct);
                 }, ct);
                 return Task.CompletedTask;
             },
