@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using FTGate.Cli.Commands;
 using FTGate.OAuth;
+using FTGate.SmartPop;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -35,7 +37,20 @@ internal static class CliHost
             builder.Logging.AddProvider(new TextWriterLoggerProvider(context.Console.Error));
         }
 
-        builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"));
+        builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
+            .AddSmartPop()
+            .UseFileUidlStore(config.UidlDirectory);
+
+        // --ca-cert: a private root for the POP3 server's certificate, kept as a path in the file and loaded here
+        // (SmartPopAccount.TrustedRootCertificates); chain and host name validation stay on.
+        foreach ((string name, JsonNode? node) in config.Accounts)
+        {
+            if ((string?)node?["TrustedRootCertificateFile"] is { Length: > 0 } file)
+            {
+                builder.Services.PostConfigure<SmartPopAccount>(name, account => account.TrustedRootCertificates = AccountCommands.LoadCertificates(file));
+            }
+        }
+
         return builder.Build();
     }
 

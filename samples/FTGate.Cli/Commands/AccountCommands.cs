@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
-using FTGate.OAuth;
+using Microsoft.Extensions.Hosting;
 
 namespace FTGate.Cli.Commands;
 
@@ -41,7 +41,7 @@ internal static class AccountCommands
         command.SetAction((parse, ct) =>
         {
             CliContext context = globals.Context(parse, console);
-            return context.RunAsync(() =>
+            return context.RunAsync(async () =>
             {
                 string accountName = parse.GetRequiredValue(name);
                 CliConfig config = CliConfig.Load(context.ConfigPath);
@@ -108,10 +108,17 @@ internal static class AccountCommands
                 }
 
                 config.Accounts[accountName] = entry;
+
+                // The SDK's own validation of the account (and the rest of the file) before anything is saved.
+                using (IHost built = await CliHost.BuildAsync(config, context, ct))
+                {
+                    CliErrors.ValidateBeforeSaving(built.Services);
+                }
+
                 config.Save();
                 context.Out.WriteLine($"Account '{accountName}' added to {config.Path}.");
                 context.Out.WriteLine($"Next: ftgate test \"{accountName}\"");
-                return Task.FromResult(ExitCodes.Success);
+                return ExitCodes.Success;
             });
         });
         return command;
@@ -194,6 +201,15 @@ internal static class AccountCommands
 
         string known = config.Accounts.Count == 0 ? "none are configured" : "known accounts: " + string.Join(", ", config.Accounts.Select(a => $"'{a.Key}'"));
         throw new CliException(ExitCodes.UsageOrConfiguration, $"No account named '{name}' ({known}).", "Check the name ('ftgate account list'), or add it with 'ftgate account add'.");
+    }
+
+    /// <summary>A password account whose variable is not set fails here, naming the variable, rather than at the server.</summary>
+    internal static void RequirePasswordVariable(string key, JsonObject account)
+    {
+        if ((string?)account["PasswordEnvironmentVariable"] is { Length: > 0 } variable && Environment.GetEnvironmentVariable(variable) is not { Length: > 0 })
+        {
+            throw new CliException(ExitCodes.UsageOrConfiguration, $"Account '{key}': environment variable {variable} (PasswordEnvironmentVariable) is not set.", $"Set {variable} to the mailbox password, then run the command again.");
+        }
     }
 
     internal static string Describe(JsonObject? account) =>
