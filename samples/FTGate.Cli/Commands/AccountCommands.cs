@@ -34,9 +34,11 @@ internal static class AccountCommands
         Option<bool> allowInsecure = new("--allow-insecure-auth") { Description = "Allow sending a token or password over an unencrypted connection (test networks only)." };
         Option<string?> caCert = new("--ca-cert") { Description = "Trust this root certificate (PEM or DER) for the server's TLS certificate, in addition to the system's; the full chain and host name are still checked.", HelpName = "PATH" };
 
+        Option<bool> noRevocation = new("--no-revocation-check") { Description = "Do not check the server certificate's revocation (for a private CA that publishes no CRL); chain and host name are still checked." };
+
         Command command = new("add", "Add a POP3 account to collect from.")
         {
-            name, host, port, security, user, provider, passwordEnv, delete, maxSize, allowInsecure, caCert,
+            name, host, port, security, user, provider, passwordEnv, delete, maxSize, allowInsecure, caCert, noRevocation,
         };
         command.SetAction((parse, ct) =>
         {
@@ -98,6 +100,11 @@ internal static class AccountCommands
                 if (parse.GetValue(allowInsecure))
                 {
                     entry["AllowInsecureAuthentication"] = true;
+                }
+
+                if (parse.GetValue(noRevocation))
+                {
+                    entry["CheckCertificateRevocation"] = false;
                 }
 
                 if (parse.GetValue(caCert) is { } certificatePath)

@@ -2,13 +2,17 @@ using System.CommandLine;
 
 namespace FTGate.Cli.Commands;
 
-// Placeholders until FTGate.SmartPop and FTGate.Testing land on main.
+// Placeholder until FTGate.Testing lands on main.
 internal static class DemoCommand
 {
     public static Command Create(GlobalOptions globals, CliConsole console)
     {
         Command command = new("demo", "Run the whole workflow against in-process test servers (no network, nothing to install).");
-        command.SetAction(parse => TestCommand.NotYet(console));
+        command.SetAction(parse =>
+        {
+            console.Error.WriteLine("error: the demo needs FTGate.Testing, which is not built yet.");
+            return ExitCodes.Failure;
+        });
         return command;
     }
 }
