@@ -31,6 +31,7 @@ internal sealed class LoopbackRedirectListener : IDisposable
         var listener = new TcpListener(IPAddress.Loopback, port);
         listener.Start();
         int actual = ((IPEndPoint)listener.LocalEndpoint).Port;
+        // With no fixed URI, or one without a port (http://localhost/), the free port goes into the URI sent to the provider.
         Uri redirect = fixedRedirectUri is null
             ? new Uri($"http://127.0.0.1:{actual}/")
             : new UriBuilder(fixedRedirectUri) { Port = actual }.Uri;

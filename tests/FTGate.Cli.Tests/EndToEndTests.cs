@@ -108,6 +108,27 @@ public sealed class EndToEndTests(IntegrationServers servers)
         Environment.SetEnvironmentVariable(secretVariable, null);
     }
 
+    [Fact]
+    public async Task Authorize_DeviceCode_PrintsUrlAndCodeAndStoresTheGrant()
+    {
+        servers.Require();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        var cli = new CliRunner(Path.Combine(Infra.NewTempDirectory("ftg-dev"), "ftgate.json"));
+        CliRun add = await cli.RunAsync("provider", "add", "Device", "--type", "oauth2", "--authority", servers.OAuth.Issuer.AbsoluteUri,
+            "--client-id", OAuthServer.NativeClientId, "--user", User, "--scope", "openid", "--scope", "offline_access", "--scope", "mail");
+        Assert.True(add.ExitCode == 0, add.ToString());
+
+        var output = new LineWriter();
+        Task<CliRun> authorize = cli.RunAsync(["authorize", "Device", "--device-code", "--timeout", "120"], "", output);
+        string line = await output.WaitForLineAsync(l => l.StartsWith("To sign in, open ", StringComparison.Ordinal)).WaitAsync(TimeSpan.FromSeconds(60), ct);
+        string[] words = line.Split(' ');
+        using var browser = new HeadlessBrowser();
+        await browser.ApproveDeviceCodeAsync(new Uri(words[4]), words[^1], User, Password, ct);
+        CliRun done = await authorize.WaitAsync(TimeSpan.FromSeconds(90), ct);
+        Assert.True(done.ExitCode == 0, done.ToString());
+        Assert.Contains($"Authorization granted for {User} (scopes: ", done.Out, StringComparison.Ordinal);
+    }
+
     /// <summary>Reads the token the CLI stored, through the SDK's public API on the same config file and token store.</summary>
     private static async Task<string> ReadStoredAccessTokenAsync(string dir, CancellationToken ct)
     {

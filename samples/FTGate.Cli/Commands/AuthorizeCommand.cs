@@ -54,7 +54,7 @@ internal static class AuthorizeCommand
         {
             result = deviceCode
                 ? await provider.AuthorizeWithDeviceCodeAsync((info, _) => ShowDeviceCodeAsync(context, info, timeoutSeconds), timeout.Token)
-                : await AuthorizeInBrowserAsync(context, provider, (string?)entry["RedirectUri"], noBrowser, timeoutSeconds, timeout.Token);
+                : await AuthorizeInBrowserAsync(context, provider, RedirectUriOf(provider, entry), noBrowser, timeoutSeconds, timeout.Token);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -72,6 +72,15 @@ internal static class AuthorizeCommand
 
         return ExitCodes.Success;
     }
+
+    /// <summary>
+    /// The configured redirect URI; else Microsoft's loopback form <c>http://localhost</c> (what Entra's "Mobile and desktop
+    /// applications" platform registers, any port); else none, and the listener picks <c>http://127.0.0.1:&lt;port&gt;/</c>.
+    /// </summary>
+    private static string? RedirectUriOf(IAuthProvider provider, JsonObject entry) =>
+        (string?)entry["RedirectUri"] is { Length: > 0 } configured ? configured
+        : provider.Kind == AuthProviderKind.Microsoft ? "http://localhost/"
+        : null;
 
     private static Task ShowDeviceCodeAsync(CliContext context, DeviceCodeInfo info, int timeoutSeconds)
     {

@@ -122,9 +122,12 @@ internal static class ProviderCommands
                     context.Out.WriteLine($"warning: environment variable {variable} is not set now; set it before 'ftgate authorize'.");
                 }
 
-                context.Out.WriteLine(parse.GetValue(redirectUri) is { } fixedRedirect
-                    ? $"Redirect URI to register with the provider: {fixedRedirect}"
-                    : "Redirect URI to register with the provider: http://127.0.0.1 (any port; a 'Mobile and desktop' platform in Microsoft Entra, a 'Desktop app' client in Google Cloud).");
+                context.Out.WriteLine("Redirect URI to register with the provider: " + (parse.GetValue(redirectUri) ?? kind switch
+                {
+                    "microsoft" => "http://localhost (platform 'Mobile and desktop applications' in Microsoft Entra; any port).",
+                    "google" => "none for a 'Desktop app' OAuth client (Google accepts http://127.0.0.1 on any port).",
+                    _ => "http://127.0.0.1/ (a native/public client; RFC 8252 loopback, any port).",
+                }));
                 context.Out.WriteLine($"Next: ftgate authorize \"{providerName}\"");
                 return ExitCodes.Success;
             });
