@@ -112,7 +112,7 @@ internal static class ProviderCommands
                         throw new CliException(ExitCodes.UsageOrConfiguration, "No client secret was entered.", "Run the command again and type the secret's value (not its id).");
                     }
 
-                    await new FileTokenStore(config.TokenDirectory).SetAsync(CliHost.ClientSecretKey(providerName), Encoding.UTF8.GetBytes(secret), null, ct);
+                    await new FileTokenStore(config.TokenDirectory).UpdateAsync(CliHost.ClientSecretKey(providerName), _ => Encoding.UTF8.GetBytes(secret), cancellationToken: ct);
                 }
 
                 config.Save();
