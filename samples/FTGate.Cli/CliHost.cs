@@ -41,16 +41,6 @@ internal static class CliHost
             .AddSmartPop()
             .UseFileUidlStore(config.UidlDirectory);
 
-        // --ca-cert: a private root for the POP3 server's certificate, kept as a path in the file and loaded here
-        // (SmartPopAccount.TrustedRootCertificates); chain and host name validation stay on.
-        foreach ((string name, JsonNode? node) in config.Accounts)
-        {
-            if ((string?)node?["TrustedRootCertificateFile"] is { Length: > 0 } file)
-            {
-                builder.Services.PostConfigure<SmartPopAccount>(name, account => account.TrustedRootCertificates = AccountCommands.LoadCertificates(file));
-            }
-        }
-
         return builder.Build();
     }
 

@@ -66,7 +66,7 @@ public sealed class EndToEndTests(IntegrationServers servers)
         // account add: POP3S to the local Dovecot, trusting the test CA (full chain and host name validation against it; the
         // test CA publishes no CRL).
         CliRun account = await cli.RunAsync("account", "add", "alice", "--host", servers.Dovecot.Host, "--port", servers.Dovecot.Pop3sPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--security", "ssl", "--user", User, "--provider", "Local", "--ca-cert", servers.Dovecot.CaCertificatePath, "--no-revocation-check");
+            "--security", "ssl", "--user", User, "--provider", "Local", "--ca-cert", servers.Dovecot.CaCertificatePath);
         Assert.True(account.ExitCode == 0, account.ToString());
 
         CliRun test = await cli.RunAsync("test", "alice");

@@ -77,7 +77,7 @@ internal static class DemoCommand
 
             output.WriteLine("4. Adding the POP3 account, logging in with the provider's token (XOAUTH2):");
             exit = await demo.RunAsync(["account", "add", "demo", "--host", pop3.Host, "--port", pop3.TlsPort.ToString(CultureInfo.InvariantCulture), "--security", "ssl",
-                "--user", DemoUser, "--provider", "Demo", "--ca-cert", caFile, "--no-revocation-check"], cancellationToken);
+                "--user", DemoUser, "--provider", "Demo", "--ca-cert", caFile], cancellationToken);
             if (exit != ExitCodes.Success)
             {
                 return exit;
