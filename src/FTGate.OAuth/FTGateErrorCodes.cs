@@ -68,4 +68,22 @@ public static class FTGateErrorCodes
 
     /// <summary>A token store entry is unreadable (truncated, tampered, other key).</summary>
     public const string TokenStoreCorrupted = "token_store_corrupted";
+
+    /// <summary>User or administrator consent for the requested permission is missing (Microsoft: <c>consent_required</c>, admin approval).</summary>
+    public const string ConsentRequired = "consent_required";
+
+    /// <summary>A Conditional Access or multi-factor authentication policy blocked or interrupted the sign-in.</summary>
+    public const string ConditionalAccess = "conditional_access";
+
+    /// <summary>The account, tenant and app registration do not fit together (single-tenant app with <c>common</c>, personal account against a work-only app, or the reverse).</summary>
+    public const string TenantMismatch = "tenant_mismatch";
+
+    /// <summary>The authorization code was rejected at redemption (expired, already used, or the PKCE verifier does not match).</summary>
+    public const string AuthorizationCodeRejected = "authorization_code_rejected";
+
+    /// <summary>The authorization server's discovery document could not be loaded or is unusable.</summary>
+    public const string DiscoveryFailed = "discovery_failed";
+
+    /// <summary>The callback's <c>iss</c> parameter (RFC 9207) names another authorization server (mix-up attack or misconfiguration).</summary>
+    public const string IssuerMismatch = "issuer_mismatch";
 }

@@ -59,6 +59,13 @@ public sealed partial class HeadlessBrowser : IDisposable
                     throw new InvalidOperationException($"The authorization server answered {(int)owned.StatusCode} at {current}: {Text(html)}");
                 }
 
+                LastPageHtml = html;
+                if (html.Contains("device-success", StringComparison.Ordinal))
+                {
+                    // The device flow ends on the authorization server's own success page, not at a redirect URI.
+                    return current;
+                }
+
                 if (html.Contains("id=\"login-form\"", StringComparison.Ordinal))
                 {
                     if (hop > 0 && html.Contains("id=\"error\"", StringComparison.Ordinal))
@@ -87,6 +94,9 @@ public sealed partial class HeadlessBrowser : IDisposable
         throw new InvalidOperationException("Too many redirects while authorizing.");
     }
 
+    /// <summary>The last HTML page the authorization server showed.</summary>
+    public string? LastPageHtml { get; private set; }
+
     /// <summary>The body the redirect URI's listener answered, when <c>deliverRedirect</c> was used.</summary>
     public string? LastRedirectResponseBody { get; private set; }
 
@@ -112,8 +122,13 @@ public sealed partial class HeadlessBrowser : IDisposable
 
         Uri next = new(page, confirmed.Headers.Location!);
         Uri end = await AuthorizeAsync(next, login, password, cancellationToken: cancellationToken);
-        using HttpResponseMessage done = await _http.GetAsync(end, cancellationToken);
-        string doneHtml = await done.Content.ReadAsStringAsync(cancellationToken);
+        string doneHtml = LastPageHtml ?? "";
+        if (!doneHtml.Contains("device-success", StringComparison.Ordinal))
+        {
+            using HttpResponseMessage done = await _http.GetAsync(end, cancellationToken);
+            doneHtml = await done.Content.ReadAsStringAsync(cancellationToken);
+        }
+
         if (!doneHtml.Contains("device-success", StringComparison.Ordinal))
         {
             throw new InvalidOperationException("Device flow did not succeed: " + Text(doneHtml));

@@ -113,6 +113,25 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
             fail("UserName is required: the account that signs in, such as 'user@domain.onmicrosoft.com'.");
         }
 
+        if (!Enum.IsDefined(options.Cloud))
+        {
+            fail($"Cloud '{options.Cloud}' is not a Microsoft cloud; use Global, UsGovernment or China.");
+        }
+        else if (options.Cloud != MicrosoftCloud.Global && string.Equals(options.TenantId, "consumers", StringComparison.OrdinalIgnoreCase))
+        {
+            fail($"TenantId 'consumers' (personal Outlook.com accounts) exists only in the Global cloud, not in {options.Cloud}; use the tenant's Directory (tenant) ID.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Mailbox) && !LooksLikeEmail(options.Mailbox))
+        {
+            fail($"Mailbox '{options.Mailbox}' is not an e-mail address; give the address of the mailbox to collect, such as 'shared@contoso.com'.");
+        }
+
+        if (options.Mode == MicrosoftAuthMode.Delegated && !string.IsNullOrWhiteSpace(options.UserName) && !LooksLikeEmail(options.UserName))
+        {
+            fail($"UserName '{options.UserName}' is not an e-mail address; Microsoft sign-in names look like 'user@contoso.com'.");
+        }
+
         if (!string.IsNullOrEmpty(options.CertificatePath) && !File.Exists(options.CertificatePath))
         {
             fail($"CertificatePath '{options.CertificatePath}' does not exist; give the path of the PFX file holding the certificate uploaded to Microsoft Entra.");
@@ -150,6 +169,52 @@ internal sealed class GoogleAuthOptionsValidator : AuthProviderOptionsValidator<
                 : "UserName is required: the Gmail or Workspace address that signs in.");
         }
 
+        if (!serviceAccount)
+        {
+            if (!string.IsNullOrWhiteSpace(options.ClientId))
+            {
+                if (LooksLikeEmail(options.ClientId))
+                {
+                    fail($"ClientId '{options.ClientId}' is an e-mail address, but it must be the OAuth client ID ending in '.apps.googleusercontent.com' (the e-mail address goes in UserName).");
+                }
+                else if (!options.ClientId.EndsWith(".apps.googleusercontent.com", StringComparison.OrdinalIgnoreCase))
+                {
+                    fail($"ClientId '{options.ClientId}' does not end in '.apps.googleusercontent.com'; copy the OAuth 2.0 client ID of a 'Desktop app' or 'Web application' client from Google Cloud console > APIs & Services > Credentials.");
+                }
+            }
+
+            if (string.IsNullOrWhiteSpace(options.ClientSecret))
+            {
+                fail("ClientSecret is required: Google's token endpoint asks for the client secret of 'Desktop app' and 'Web application' clients alike; copy it from the same Credentials page as the ClientId.");
+            }
+
+            if (options.RedirectUri is { } redirectUri && redirectUri.StartsWith("urn:ietf:wg:oauth:2.0:oob", StringComparison.OrdinalIgnoreCase))
+            {
+                fail("RedirectUri 'urn:ietf:wg:oauth:2.0:oob' (copy/paste) has been blocked by Google; use a loopback URL such as 'http://127.0.0.1/' (Desktop app client) or the host's https callback URL (Web application client).");
+            }
+        }
+        else
+        {
+            if (!string.IsNullOrWhiteSpace(options.ServiceAccountKeyJson) && !string.IsNullOrWhiteSpace(options.ServiceAccountKeyFile))
+            {
+                fail("ServiceAccountKeyJson and ServiceAccountKeyFile are both set; configure exactly one.");
+            }
+
+            if (!string.IsNullOrWhiteSpace(options.ServiceAccountKeyJson))
+            {
+                ValidateServiceAccountJson("ServiceAccountKeyJson", options.ServiceAccountKeyJson, fail);
+            }
+            else if (options.ServiceAccountKeyFile is { } file && File.Exists(file))
+            {
+                ValidateServiceAccountJson($"ServiceAccountKeyFile '{file}'", File.ReadAllText(file), fail);
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.UserName) && !LooksLikeEmail(options.UserName))
+        {
+            fail($"UserName '{options.UserName}' is not an e-mail address; use the full Gmail or Workspace address.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.ServiceAccountKeyFile) && !File.Exists(options.ServiceAccountKeyFile))
         {
             fail($"ServiceAccountKeyFile '{options.ServiceAccountKeyFile}' does not exist; download the service account's JSON key from Google Cloud console > IAM & Admin > Service Accounts > Keys.");
@@ -159,8 +224,39 @@ internal sealed class GoogleAuthOptionsValidator : AuthProviderOptionsValidator<
         {
             if (!string.Equals(scope, GmailScope, StringComparison.Ordinal))
             {
-                fail($"Scopes contains '{scope}', but Gmail POP accepts only '{GmailScope}'; remove the Scopes setting to use it.");
+                fail($"Scopes contains '{scope}', but Gmail POP accepts only '{GmailScope}' (the one scope Google grants for IMAP/POP/SMTP; the SDK adds 'openid email' itself to check which account signed in); remove the Scopes setting to use it.");
             }
+        }
+    }
+
+    private static void ValidateServiceAccountJson(string field, string json, Action<string> fail)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json);
+            System.Text.Json.JsonElement root = doc.RootElement;
+            string? type = root.TryGetProperty("type", out System.Text.Json.JsonElement t) ? t.GetString() : null;
+            if (!string.Equals(type, "service_account", StringComparison.Ordinal))
+            {
+                fail($"{field} is not a service account key (its \"type\" is '{type}', expected 'service_account'); download a JSON key under IAM & Admin > Service Accounts > Keys.");
+                return;
+            }
+
+            foreach (string property in new[] { "client_email", "private_key", "client_id" })
+            {
+                if (!root.TryGetProperty(property, out System.Text.Json.JsonElement value) || string.IsNullOrWhiteSpace(value.GetString()))
+                {
+                    fail($"{field} has no '{property}'; use the JSON key file exactly as Google Cloud console downloaded it.");
+                }
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            fail($"{field} is not valid JSON; use the JSON key file exactly as Google Cloud console downloaded it.");
+        }
+        catch (InvalidOperationException)
+        {
+            fail($"{field} is not a JSON object with string fields; use the JSON key file exactly as Google Cloud console downloaded it.");
         }
     }
 }

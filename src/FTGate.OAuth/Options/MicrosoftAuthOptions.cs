@@ -55,4 +55,11 @@ public sealed class MicrosoftAuthOptions : AuthProviderOptions
     /// <summary>The mailbox to collect from when it differs from <see cref="AuthProviderOptions.UserName"/> (a shared mailbox), and the mailbox for app-only access.</summary>
     /// <value>Default <see langword="null"/>: the user name.</value>
     public string? Mailbox { get; set; }
+
+    /// <summary>
+    /// Whether MSAL validates the authority through Entra's instance discovery endpoint before the first request.
+    /// Turn it off only for a private or test authority whose host is known to be right.
+    /// </summary>
+    /// <value>Default <see langword="true"/>.</value>
+    public bool EnableInstanceDiscovery { get; set; } = true;
 }

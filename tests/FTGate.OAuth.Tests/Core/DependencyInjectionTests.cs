@@ -84,6 +84,7 @@ public sealed class DependencyInjectionTests
             new("Providers:Company Email Account:UserName", "user@contoso.com"),
             new("Providers:Gmail:Type", "google"),
             new("Providers:Gmail:ClientId", "1.apps.googleusercontent.com"),
+            new("Providers:Gmail:ClientSecret", "GOCSPX-test"),
             new("Providers:Gmail:UserName", "someone@gmail.com"),
             new("Providers:Local:Type", "OAuth2"),
             new("Providers:Local:ClientId", "c"),

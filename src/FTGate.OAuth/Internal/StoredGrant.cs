@@ -1,0 +1,136 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace FTGate.OAuth.Internal;
+
+/// <summary>
+/// The tokens of one user at one provider as the SDK persists them in the <see cref="ITokenStore"/> (key
+/// <c>grant/&lt;provider&gt;/&lt;USER&gt;</c>). Every field but the timestamps and scopes is a secret.
+/// </summary>
+internal sealed class StoredGrant
+{
+    public required string UserName { get; set; }
+
+    public required string AccessToken { get; set; }
+
+    public required DateTimeOffset AccessTokenExpiresOn { get; set; }
+
+    public string? RefreshToken { get; set; }
+
+    /// <summary>When the current refresh token was issued (authorization time, or the last rotation).</summary>
+    public DateTimeOffset? RefreshTokenIssuedOn { get; set; }
+
+    /// <summary>When the person authorized (Authorize Now or device flow).</summary>
+    public DateTimeOffset? AuthorizedOn { get; set; }
+
+    public List<string> Scopes { get; set; } = [];
+
+    public string? TokenType { get; set; }
+
+    public override string ToString() => $"StoredGrant(user={UserName}, expires={AccessTokenExpiresOn:u}, refresh={(RefreshToken is null ? "no" : "yes")})";
+}
+
+/// <summary>Reads and writes <see cref="StoredGrant"/>s with optimistic concurrency, and keeps the status record beside them.</summary>
+internal sealed class GrantStore
+{
+    private static readonly JsonSerializerOptions s_json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private readonly ITokenStore _store;
+    private readonly string _providerName;
+
+    public GrantStore(ITokenStore store, string providerName)
+    {
+        _store = store;
+        _providerName = providerName;
+        Status = new ProviderStatusStore(store);
+    }
+
+    public ProviderStatusStore Status { get; }
+
+    public string Key(string userName) => $"grant/{_providerName}/{userName.ToUpperInvariant()}";
+
+    public async Task<StoredGrant?> GetAsync(string userName, CancellationToken cancellationToken)
+    {
+        TokenStoreEntry? entry = await _store.GetAsync(Key(userName), cancellationToken).ConfigureAwait(false);
+        return entry is null ? null : Deserialize(entry);
+    }
+
+    /// <summary>Stores a grant from a fresh authorization, replacing whatever was there, and clears any "re-authorization needed" mark.</summary>
+    public async Task SaveAuthorizationAsync(StoredGrant grant, CancellationToken cancellationToken)
+    {
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(grant, s_json);
+        await _store.UpdateAsync(Key(grant.UserName), _ => bytes, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Status.UpdateAsync(
+            _providerName,
+            grant.UserName,
+            r =>
+            {
+                r.ReauthorizationRequired = false;
+                r.ErrorCode = null;
+                r.Reason = null;
+                r.Remedy = null;
+                r.AuthorizedOn = grant.AuthorizedOn;
+                r.AccessTokenExpiresOn = grant.AccessTokenExpiresOn;
+                r.Scopes = grant.Scopes;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Persists the result of a successful refresh, but only while the stored grant still holds the refresh token that was
+    /// used: if another process re-authorized or rotated it meanwhile, or the user signed out, its state wins.
+    /// </summary>
+    /// <returns><see langword="true"/> when written.</returns>
+    public async Task<bool> SaveRefreshAsync(string userName, string? usedRefreshToken, StoredGrant refreshed, CancellationToken cancellationToken)
+    {
+        bool written = false;
+        byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(refreshed, s_json);
+        await _store.UpdateAsync(
+            Key(userName),
+            current =>
+            {
+                StoredGrant? stored = current is null ? null : Deserialize(current);
+                if (stored is null || !string.Equals(stored.RefreshToken, usedRefreshToken, StringComparison.Ordinal))
+                {
+                    written = false;
+                    return null;
+                }
+
+                written = true;
+                return bytes;
+            },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        return written;
+    }
+
+    public Task MarkReauthorizationRequiredAsync(string userName, string errorCode, string reason, string? remedy, CancellationToken cancellationToken) =>
+        Status.UpdateAsync(
+            _providerName,
+            userName,
+            r =>
+            {
+                r.ReauthorizationRequired = true;
+                r.ErrorCode = errorCode;
+                r.Reason = reason;
+                r.Remedy = remedy;
+            },
+            cancellationToken);
+
+    public async Task RemoveAsync(string userName, CancellationToken cancellationToken)
+    {
+        await _store.RemoveAsync(Key(userName), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await Status.RemoveAsync(_providerName, userName, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static StoredGrant? Deserialize(TokenStoreEntry entry)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<StoredGrant>(entry.Value.Span, s_json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+}
