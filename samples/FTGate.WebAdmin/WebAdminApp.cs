@@ -3,6 +3,7 @@ using FTGate.WebAdmin.Security;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FTGate.WebAdmin;
 
@@ -49,7 +50,9 @@ public static class WebAdminApp
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new AdminPassword(password));
-        builder.Services.AddSingleton(sp => new ConfigurationFile(Path.Combine(dataDirectory, "ftgate.json"), Path.Combine(dataDirectory, "tokens")));
+        // Read (or created) now, so that a broken file stops the start instead of the first request.
+        builder.Services.AddSingleton(new ConfigurationFile(Path.Combine(dataDirectory, "ftgate.json"), Path.Combine(dataDirectory, "tokens")));
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<FTGateRuntime>();
         builder.Services.AddSingleton<PendingAuthorizations>();
         builder.Services.AddDataProtection()

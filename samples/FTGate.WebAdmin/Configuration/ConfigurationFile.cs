@@ -27,6 +27,11 @@ internal sealed class ConfigurationFile
         Section(ftgate, "Providers");
         Section(Section(ftgate, "SmartPop"), "Accounts");
         Version = 1;
+        if (!File.Exists(path))
+        {
+            // Written at once so that the administrator finds the file (and its shape) beside the app.
+            DataFolder.WriteAtomicallyAsync(path, JsonSerializer.SerializeToUtf8Bytes(_root, s_writeOptions), CancellationToken.None).GetAwaiter().GetResult();
+        }
     }
 
     /// <summary>The file.</summary>

@@ -64,7 +64,10 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
         field.Kind == FieldKind.Secret ? null : Value(field.Key),
         field.Kind == FieldKind.Secret && !string.IsNullOrEmpty(Value(field.Key)));
 
-    public bool HasValue(FieldDefinition field) => !string.IsNullOrEmpty(Value(field.Key));
+    /// <summary>Whether a field holds something other than its default (advanced fields with values are shown open).</summary>
+    public bool HasValue(FieldDefinition field) =>
+        Value(field.Key) is { Length: > 0 } value
+        && !(field.Kind == FieldKind.Select && string.Equals(value, field.Choices![0], StringComparison.OrdinalIgnoreCase));
 
     public string? Value(string key) => _settings[key] switch
     {
