@@ -1,0 +1,238 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FTGate.SmartPop;
+
+/// <summary>
+/// The embedded default <see cref="IUidlStore"/>: one small text file per account in a directory. Each new UIDL is
+/// appended and flushed to disk (a torn last line after a crash is ignored on load, so at worst that one message is
+/// offered again, and the sink recognises it by UIDL); pruning rewrites the file atomically (write a temporary file,
+/// fsync, rename over the old one).
+/// </summary>
+/// <remarks>Safe for concurrent use within one process. Two processes must not share a directory.</remarks>
+public sealed class FileUidlStore : IUidlStore, IDisposable
+{
+    private const string Header = "# FTGate SmartPop seen UIDLs v1: <first-seen unix seconds> <uidl>";
+    private readonly string _directory;
+    private readonly ConcurrentDictionary<string, AccountFile> _files = new(StringComparer.Ordinal);
+
+    /// <summary>Creates the store.</summary>
+    /// <param name="directory">The folder for the files; created if missing.</param>
+    public FileUidlStore(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        _directory = Path.GetFullPath(directory);
+        Directory.CreateDirectory(_directory);
+    }
+
+    /// <summary>The file that holds an account's UIDLs.</summary>
+    /// <param name="accountName">The SmartPop account.</param>
+    /// <returns>The full path.</returns>
+    public string GetFilePath(string accountName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        return Path.Combine(_directory, SafeFileName(accountName) + ".uidl");
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyDictionary<string, DateTimeOffset>> GetSeenAsync(string accountName, CancellationToken cancellationToken = default)
+    {
+        AccountFile file = await OpenAsync(accountName, cancellationToken).ConfigureAwait(false);
+        await file.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new Dictionary<string, DateTimeOffset>(file.Seen, StringComparer.Ordinal);
+        }
+        finally
+        {
+            file.Lock.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task MarkSeenAsync(string accountName, string uidl, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(uidl);
+        if (uidl.Any(c => c <= ' ' || c > '~'))
+        {
+            throw new ArgumentException("A UIDL consists of printable ASCII characters without spaces (RFC 1939).", nameof(uidl));
+        }
+
+        AccountFile file = await OpenAsync(accountName, cancellationToken).ConfigureAwait(false);
+        await file.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (file.Seen.ContainsKey(uidl))
+            {
+                return;
+            }
+
+            string line = firstSeen.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) + " " + uidl + "\n";
+            byte[] bytes = Encoding.ASCII.GetBytes(line);
+            var stream = new FileStream(file.Path, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+            await using (stream.ConfigureAwait(false))
+            {
+                if (stream.Length == 0)
+                {
+                    byte[] header = Encoding.ASCII.GetBytes(Header + "\n");
+                    await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                }
+
+                await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                stream.Flush(flushToDisk: true);
+            }
+
+            file.Seen[uidl] = firstSeen;
+        }
+        finally
+        {
+            file.Lock.Release();
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<int> PruneAsync(string accountName, IReadOnlyCollection<string> onServer, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(onServer);
+        AccountFile file = await OpenAsync(accountName, cancellationToken).ConfigureAwait(false);
+        await file.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var keep = onServer as ISet<string> ?? new HashSet<string>(onServer, StringComparer.Ordinal);
+            List<string> gone = file.Seen.Keys.Where(u => !keep.Contains(u)).ToList();
+            if (gone.Count == 0)
+            {
+                return 0;
+            }
+
+            foreach (string uidl in gone)
+            {
+                file.Seen.Remove(uidl);
+            }
+
+            await RewriteAsync(file, cancellationToken).ConfigureAwait(false);
+            return gone.Count;
+        }
+        finally
+        {
+            file.Lock.Release();
+        }
+    }
+
+    /// <summary>Releases the per-account locks.</summary>
+    public void Dispose()
+    {
+        foreach (AccountFile file in _files.Values)
+        {
+            file.Lock.Dispose();
+        }
+    }
+
+    private static async Task RewriteAsync(AccountFile file, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder(Header).Append('\n');
+        foreach (KeyValuePair<string, DateTimeOffset> entry in file.Seen)
+        {
+            text.Append(entry.Value.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)).Append(' ').Append(entry.Key).Append('\n');
+        }
+
+        string temp = file.Path + ".tmp";
+        var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
+        await using (stream.ConfigureAwait(false))
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, file.Path, overwrite: true);
+    }
+
+    private async Task<AccountFile> OpenAsync(string accountName, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        AccountFile file = _files.GetOrAdd(accountName, name => new AccountFile(GetFilePath(name)));
+        if (file.Loaded)
+        {
+            return file;
+        }
+
+        await file.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!file.Loaded)
+            {
+                if (File.Exists(file.Path))
+                {
+                    string content = await File.ReadAllTextAsync(file.Path, Encoding.ASCII, cancellationToken).ConfigureAwait(false);
+                    Parse(content, file.Seen);
+                }
+
+                file.Loaded = true;
+            }
+        }
+        finally
+        {
+            file.Lock.Release();
+        }
+
+        return file;
+    }
+
+    private static void Parse(string content, Dictionary<string, DateTimeOffset> seen)
+    {
+        int start = 0;
+        while (start < content.Length)
+        {
+            int end = content.IndexOf('\n', start);
+            if (end < 0)
+            {
+                break; // torn last line (crash during append): ignored, that message is offered again
+            }
+
+            ReadOnlySpan<char> line = content.AsSpan(start, end - start);
+            start = end + 1;
+            if (line.IsEmpty || line[0] == '#')
+            {
+                continue;
+            }
+
+            int space = line.IndexOf(' ');
+            if (space > 0 && space < line.Length - 1
+                && long.TryParse(line[..space], NumberStyles.Integer, CultureInfo.InvariantCulture, out long seconds))
+            {
+                string uidl = line[(space + 1)..].ToString();
+                seen.TryAdd(uidl, DateTimeOffset.FromUnixTimeSeconds(seconds));
+            }
+        }
+    }
+
+    internal static string SafeFileName(string accountName)
+    {
+        var safe = new StringBuilder(accountName.Length);
+        foreach (char c in accountName)
+        {
+            safe.Append(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_');
+        }
+
+        if (safe.Length > 60)
+        {
+            safe.Length = 60;
+        }
+
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(accountName));
+        return safe.Append('-').Append(Convert.ToHexString(hash, 0, 4).ToLowerInvariant()).ToString();
+    }
+
+    private sealed class AccountFile(string path)
+    {
+        public string Path { get; } = path;
+
+        public SemaphoreSlim Lock { get; } = new(1, 1);
+
+        public Dictionary<string, DateTimeOffset> Seen { get; } = new(StringComparer.Ordinal);
+
+        public volatile bool Loaded;
+    }
+}

@@ -1,0 +1,51 @@
+using System.Collections.Concurrent;
+
+namespace FTGate.SmartPop;
+
+/// <summary>Keeps seen UIDLs in memory only (tests, or hosts that accept redelivery after a restart).</summary>
+public sealed class InMemoryUidlStore : IUidlStore
+{
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, DateTimeOffset>> _accounts = new(StringComparer.Ordinal);
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyDictionary<string, DateTimeOffset>> GetSeenAsync(string accountName, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        IReadOnlyDictionary<string, DateTimeOffset> copy = _accounts.TryGetValue(accountName, out var seen)
+            ? new Dictionary<string, DateTimeOffset>(seen, StringComparer.Ordinal)
+            : new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        return Task.FromResult(copy);
+    }
+
+    /// <inheritdoc/>
+    public Task MarkSeenAsync(string accountName, string uidl, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        ArgumentException.ThrowIfNullOrEmpty(uidl);
+        _accounts.GetOrAdd(accountName, _ => new(StringComparer.Ordinal)).TryAdd(uidl, firstSeen);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task<int> PruneAsync(string accountName, IReadOnlyCollection<string> onServer, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        ArgumentNullException.ThrowIfNull(onServer);
+        if (!_accounts.TryGetValue(accountName, out var seen))
+        {
+            return Task.FromResult(0);
+        }
+
+        var keep = onServer as ISet<string> ?? new HashSet<string>(onServer, StringComparer.Ordinal);
+        int removed = 0;
+        foreach (string uidl in seen.Keys)
+        {
+            if (!keep.Contains(uidl) && seen.TryRemove(uidl, out _))
+            {
+                removed++;
+            }
+        }
+
+        return Task.FromResult(removed);
+    }
+}

@@ -1,0 +1,104 @@
+namespace FTGate.SmartPop.Internal;
+
+internal sealed record ListedMessage(int Index, string Uidl, long Size);
+
+internal sealed record FetchPlan(
+    IReadOnlyList<ListedMessage> Download,
+    IReadOnlyList<ListedMessage> TooLarge,
+    IReadOnlyList<ListedMessage> DeleteSeen,
+    int New,
+    int Deferred);
+
+/// <summary>The pure decisions of a poll: what is new, what is too large, what is deferred, which seen messages to delete.</summary>
+internal static class FetchPlanner
+{
+    public static FetchPlan Plan(IReadOnlyList<ListedMessage> listed, IReadOnlyDictionary<string, DateTimeOffset> seen, SmartPopAccount account, DateTimeOffset now)
+    {
+        var download = new List<ListedMessage>();
+        var tooLarge = new List<ListedMessage>();
+        var deleteSeen = new List<ListedMessage>();
+        int @new = 0;
+        int deferred = 0;
+        var uidlsThisSession = new HashSet<string>(StringComparer.Ordinal);
+        foreach (ListedMessage message in listed)
+        {
+            if (!uidlsThisSession.Add(message.Uidl))
+            {
+                continue; // a server listing one UIDL twice: take the first only
+            }
+
+            if (seen.TryGetValue(message.Uidl, out DateTimeOffset firstSeen))
+            {
+                if (ShouldDelete(firstSeen, account, now))
+                {
+                    deleteSeen.Add(message);
+                }
+
+                continue;
+            }
+
+            @new++;
+            if (message.Size > account.MaxMessageSize)
+            {
+                tooLarge.Add(message);
+            }
+            else if (account.MaxMessagesPerPoll > 0 && download.Count >= account.MaxMessagesPerPoll)
+            {
+                deferred++;
+            }
+            else
+            {
+                download.Add(message);
+            }
+        }
+
+        return new FetchPlan(download, tooLarge, deleteSeen, @new, deferred);
+    }
+
+    /// <summary>Delete policy for a message already delivered: delete mode, or older than DeleteAfterDays.</summary>
+    public static bool ShouldDelete(DateTimeOffset firstSeen, SmartPopAccount account, DateTimeOffset now) =>
+        !account.LeaveOnServer
+        || (account.DeleteAfterDays is int days && now - firstSeen >= TimeSpan.FromDays(days));
+
+    /// <summary>Groups the downloads into RETR batches: singles, or (with PIPELINING) runs of small messages up to the batch cap.</summary>
+    public static IReadOnlyList<IReadOnlyList<ListedMessage>> Batch(IReadOnlyList<ListedMessage> download, bool pipelining, SmartPopOptions options, long budget)
+    {
+        var batches = new List<IReadOnlyList<ListedMessage>>();
+        long cap = Math.Min(options.PipelineBatchMaxBytes, budget / 2);
+        List<ListedMessage>? current = null;
+        long currentBytes = 0;
+        foreach (ListedMessage message in download)
+        {
+            bool small = pipelining && options.PipelineMessageMaxBytes > 0 && message.Size <= options.PipelineMessageMaxBytes && message.Size <= cap;
+            if (!small)
+            {
+                Flush();
+                batches.Add([message]);
+                continue;
+            }
+
+            if (current is not null && (currentBytes + message.Size > cap || current.Count >= 100))
+            {
+                Flush();
+            }
+
+            current ??= [];
+            current.Add(message);
+            currentBytes += message.Size;
+        }
+
+        Flush();
+        return batches;
+
+        void Flush()
+        {
+            if (current is { Count: > 0 })
+            {
+                batches.Add(current);
+            }
+
+            current = null;
+            currentBytes = 0;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using FTGate.OAuth;
+
+namespace FTGate.SmartPop.Internal;
+
+/// <summary>What the server offered after connecting (CAPA).</summary>
+internal sealed record Pop3ServerInfo(
+    IReadOnlySet<string> SaslMechanisms,
+    bool SupportsUidl,
+    bool SupportsPipelining,
+    bool SupportsUser,
+    bool SupportsTop,
+    bool SupportsStartTls,
+    string? Implementation,
+    int LoginDelaySeconds,
+    string? Greeting);
+
+/// <summary>Facts about an established connection.</summary>
+internal sealed record Pop3ConnectInfo(
+    string RemoteAddress,
+    TimeSpan TcpConnectTime,
+    TimeSpan HandshakeTime,
+    bool IsEncrypted,
+    string? TlsProtocol,
+    string? CertificateSubject,
+    string? CertificateIssuer,
+    DateTimeOffset? CertificateNotAfter);
+
+/// <summary>
+/// One POP3 session, behind a seam so the fetch logic can be tested with fakes. Every failure surfaces as a
+/// <see cref="Pop3Exception"/> (fatal or not) carrying the server's words; MailKit types never leave the implementation.
+/// </summary>
+internal interface IPop3Connection : IAsyncDisposable
+{
+    /// <summary>Connects, secures (per the account) and reads CAPA.</summary>
+    Task<Pop3ConnectInfo> ConnectAsync(CancellationToken cancellationToken);
+
+    /// <summary>The server's capabilities (after <see cref="ConnectAsync"/>).</summary>
+    Pop3ServerInfo Server { get; }
+
+    /// <summary>Whether the connection is encrypted.</summary>
+    bool IsEncrypted { get; }
+
+    /// <summary>SASL XOAUTH2 or OAUTHBEARER. Throws <see cref="Pop3CommandException"/> (AuthenticationRejected) on refusal.</summary>
+    Task AuthenticateOAuthAsync(SaslMechanismKind mechanism, string userName, string accessToken, CancellationToken cancellationToken);
+
+    /// <summary>AUTH PLAIN when offered, else USER/PASS.</summary>
+    Task AuthenticatePasswordAsync(string userName, string password, CancellationToken cancellationToken);
+
+    /// <summary>STAT: message count and total size.</summary>
+    Task<(int Count, long Size)> StatAsync(CancellationToken cancellationToken);
+
+    /// <summary>UIDL, indexed by message number - 1.</summary>
+    Task<IReadOnlyList<string>> GetUidlsAsync(CancellationToken cancellationToken);
+
+    /// <summary>LIST sizes, indexed by message number - 1.</summary>
+    Task<IReadOnlyList<long>> GetSizesAsync(CancellationToken cancellationToken);
+
+    /// <summary>TOP n 0: the headers of one message (for the no-UIDL fallback).</summary>
+    Task<Stream> GetHeadersAsync(int index, CancellationToken cancellationToken);
+
+    /// <summary>RETR one message (fully buffered in memory by MailKit).</summary>
+    Task<Stream> RetrieveAsync(int index, CancellationToken cancellationToken);
+
+    /// <summary>RETR several messages, pipelined where the server offers PIPELINING (all buffered).</summary>
+    Task<IReadOnlyList<Stream>> RetrieveManyAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken);
+
+    /// <summary>DELE (takes effect at QUIT).</summary>
+    Task DeleteAsync(int index, CancellationToken cancellationToken);
+
+    /// <summary>QUIT: commits deletions and closes.</summary>
+    Task QuitAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Creates POP3 sessions for an account.</summary>
+internal interface IPop3ConnectionFactory
+{
+    IPop3Connection Create(SmartPopAccount account);
+}

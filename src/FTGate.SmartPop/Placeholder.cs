@@ -1,1 +1,0 @@
-namespace FTGate.SmartPop; internal static class Placeholder {}

@@ -1,0 +1,37 @@
+namespace FTGate.SmartPop;
+
+/// <summary>Process-wide SmartPop settings (<c>FTGate:SmartPop</c>): concurrency, the memory budget and back-off.</summary>
+public sealed class SmartPopOptions
+{
+    /// <summary>How many accounts the hosted poller collects at the same time.</summary>
+    /// <value>Default 4.</value>
+    public int MaxConcurrentFetches { get; set; } = 4;
+
+    /// <summary>How many connections the poller opens to one server host at the same time.</summary>
+    /// <value>Default 2.</value>
+    public int MaxConnectionsPerHost { get; set; } = 2;
+
+    /// <summary>
+    /// The bytes of message data all concurrent fetches in the process may hold in memory together. MailKit buffers each
+    /// retrieved message whole, so a message waits for budget before its RETR. A single message larger than the budget
+    /// waits until it has the whole budget to itself.
+    /// </summary>
+    /// <value>Default 67,108,864 (64 MiB).</value>
+    public long MemoryBudgetBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Where the server offers PIPELINING, messages up to this size are retrieved in pipelined batches.</summary>
+    /// <value>Default 262,144 (256 KiB). 0 disables batching.</value>
+    public long PipelineMessageMaxBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The most bytes one pipelined batch holds (also capped by the memory budget).</summary>
+    /// <value>Default 4,194,304 (4 MiB).</value>
+    public long PipelineBatchMaxBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>The longest wait between retries of an account that keeps failing transiently.</summary>
+    /// <value>Default 1 hour.</value>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long shutdown waits for a running fetch to finish its current message and send QUIT.</summary>
+    /// <value>Default 30 seconds.</value>
+    public TimeSpan ShutdownGracePeriod { get; set; } = TimeSpan.FromSeconds(30);
+}
