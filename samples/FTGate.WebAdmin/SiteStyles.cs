@@ -39,6 +39,10 @@ internal static class SiteStyles
         ul.steps li { padding: .35rem 0; border-bottom: 1px solid #eef1f4; }
         ul.steps .mark { display: inline-block; width: 1.4rem; font-weight: 700; }
         details { margin-top: 1rem; }
+        .tab { display: none; border: 1px solid #dde3ea; border-top: 0; padding: .2rem 1rem 1rem; }
+        .tab:target { display: block; }
+        .tabset:not(:has(.tab:target)) #general { display: block; }
+        .counts td:first-child { width: 14rem; }
         .status-authorized { color: #17692c; }
         .status-notauthorized { color: #5b6776; }
         .status-reauthorizationrequired, .status-error { color: #a12a2a; }

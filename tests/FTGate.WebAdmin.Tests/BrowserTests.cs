@@ -47,6 +47,51 @@ public sealed partial class BrowserTests(IntegrationServers servers)
         await Assertions.Expect(page.Locator("tr[data-provider='Local OAuth'] td.status")).ToContainTextAsync("authorized");
         await Screenshots.SaveAsync(page, "05-providers-authorized");
 
+        // A SmartPop account that uses the provider: Test (every step passes), then Fetch now (the messages arrive).
+        DovecotServer dovecot = servers.Dovecot;
+        dovecot.ClearMailbox(OAuthProviderSetup.User);
+        dovecot.AddMessage(OAuthProviderSetup.User, Message("First message"));
+        dovecot.AddMessage(OAuthProviderSetup.User, Message("Second message"));
+
+        await page.ClickAsync("#nav-accounts");
+        await page.FillAsync("#new-account-name", "Alice mailbox");
+        await page.ClickAsync("#add-account");
+        await page.FillAsync("#f-Host", dovecot.Host);
+        await page.FillAsync("#f-Port", dovecot.Pop3sPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await page.SelectOptionAsync("#f-Security", "SslOnConnect");
+        await page.FillAsync("#f-UserName", OAuthProviderSetup.User);
+        await page.ClickAsync("#tab-authentication");
+        await Assertions.Expect(page.Locator("#f-AuthType option")).ToHaveTextAsync(["Password", "OAuth2: Local OAuth"]);
+        await page.SelectOptionAsync("#f-AuthType", "Local OAuth");
+        await Screenshots.SaveAsync(page, "07-account-authentication-tab");
+        await page.ClickAsync("#tab-advanced");
+        await page.FillAsync("#f-TrustedRootCertificateFile", dovecot.CaCertificatePath); // the test CA, full chain validation
+        await page.UncheckAsync("#f-CheckCertificateRevocation"); // the test CA publishes no revocation list
+        await page.ClickAsync("#save");
+        await Assertions.Expect(page.Locator("#saved")).ToBeVisibleAsync();
+
+        await page.ClickAsync("#test");
+        await Assertions.Expect(page.Locator("#test-summary")).ToContainTextAsync("Test passed");
+        await Assertions.Expect(page.Locator("#test-steps li[data-status='Failed']")).ToHaveCountAsync(0);
+        foreach (string step in new[] { "Connect", "TlsHandshake", "Capabilities", "TokenAcquisition", "Login", "Stat" })
+        {
+            await Assertions.Expect(page.Locator($"#test-steps li[data-step='{step}']")).ToHaveAttributeAsync("data-status", "Passed");
+            await Assertions.Expect(page.Locator($"#test-steps li[data-step='{step}'] .mark")).ToHaveTextAsync("✓");
+        }
+
+        await Screenshots.SaveAsync(page, "08-account-test-report");
+
+        await page.ClickAsync("#fetch-now");
+        await Assertions.Expect(page.Locator("#fetch-result")).ToContainTextAsync("Fetch completed");
+        await Assertions.Expect(page.Locator("#fetch-listed")).ToHaveTextAsync("2");
+        await Assertions.Expect(page.Locator("#fetch-delivered")).ToHaveTextAsync("2");
+        await Screenshots.SaveAsync(page, "09-account-fetch-now");
+        string maildir = await page.Locator("#fetch-maildir").InnerTextAsync();
+        Assert.StartsWith(Path.Combine(server.DataDirectory, "maildir"), maildir, StringComparison.Ordinal);
+        string[] delivered = Directory.GetFiles(Path.Combine(maildir, "new"));
+        Assert.Equal(2, delivered.Length);
+        Assert.Contains(delivered, f => File.ReadAllText(f).Contains("Subject: First message", StringComparison.Ordinal));
+
         // Failure path: a wrong client secret. Sign-in and consent work, the code redemption fails, and the page says why.
         await page.ClickAsync("#nav-providers");
         await AddOAuth2ProviderAsync(page, servers.OAuth, "Wrong Secret", "not-the-secret");
@@ -61,6 +106,9 @@ public sealed partial class BrowserTests(IntegrationServers servers)
         await page.ClickAsync("a[href='/providers']");
         await Assertions.Expect(page.Locator("tr[data-provider='Wrong Secret'] td.status")).ToContainTextAsync("not authorized");
     }
+
+    private static byte[] Message(string subject) => System.Text.Encoding.ASCII.GetBytes(
+        $"From: bob@example.test\r\nTo: alice@example.test\r\nSubject: {subject}\r\nMessage-ID: <{Guid.NewGuid():N}@example.test>\r\n\r\n{subject} body.\r\n");
 
     internal static async Task AddOAuth2ProviderAsync(IPage page, OAuthServer oauth, string name, string clientSecret)
     {

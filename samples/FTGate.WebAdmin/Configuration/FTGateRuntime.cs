@@ -163,14 +163,9 @@ internal sealed partial class FTGateRuntime : IAsyncDisposable
         services.AddSingleton(_time);
         IFTGateBuilder builder = services.AddFTGate(section);
         builder.Services.Replace(ServiceDescriptor.Singleton<ITokenStore>(TokenStore));
-        ConfigureSmartPop(builder);
+        ConfigureSmartPop(builder); // FTGateRuntime.SmartPop.cs
         return services.BuildServiceProvider();
     }
-
-    // SmartPop is wired in FTGateRuntime.SmartPop.cs.
-    static partial void ConfigureSmartPopValidation(IServiceCollection services);
-
-    partial void ConfigureSmartPop(IFTGateBuilder builder);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "FTGate services rebuilt for configuration version {Version}")]
     private static partial void LogRebuilt(ILogger logger, int version);
