@@ -10,7 +10,9 @@ namespace FTGate.WebAdmin.Tests;
 /// </summary>
 internal sealed class HeadlessChromium : IAsyncDisposable
 {
-    public const string ExecutablePath = "/usr/bin/chromium";
+    /// <summary>Debian's Chromium, or the executable named by FTGATE_CHROMIUM_PATH.</summary>
+    public static readonly string ExecutablePath =
+        Environment.GetEnvironmentVariable("FTGATE_CHROMIUM_PATH") is { Length: > 0 } path ? path : "/usr/bin/chromium";
 
     private static readonly string[] s_arguments =
     [
