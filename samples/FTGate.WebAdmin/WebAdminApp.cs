@@ -28,6 +28,12 @@ public static class WebAdminApp
         });
         configure?.Invoke(builder);
 
+        // The request log line carries the query string, and /oauth/callback's query holds the authorization code: keep
+        // ASP.NET Core's per-request logging off so that no code (or other secret) reaches the logs.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Routing", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Mvc", LogLevel.Warning);
+
         // Loopback only unless the operator says otherwise.
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {

@@ -68,10 +68,11 @@ public sealed class CallbackEndpointTests(IntegrationServers servers)
     }
 
     [Fact]
-    public async Task Callback_ReplayedState_IsRejectedByTheSdk()
+    public async Task Callback_ReplayedState_IsRejectedByTheSdk_AndNoCodeOrSecretIsLogged()
     {
         servers.Require();
-        await using WebAdminServer server = await WebAdminServer.StartAsync(Ct);
+        var logs = new LogCapture();
+        await using WebAdminServer server = await WebAdminServer.StartAsync(Ct, logs);
         using var admin = new AdminClient(server.BaseUri);
         await admin.SignInAsync(WebAdminServer.AdminPassword, Ct);
         await OAuthProviderSetup.SaveAsync(admin, "Replay", OAuthProviderSetup.Fields(servers.OAuth, OAuthServer.WebClientSecret), Ct);
@@ -92,6 +93,12 @@ public sealed class CallbackEndpointTests(IntegrationServers servers)
         Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
         Assert.Contains("state_replayed", replayBody, StringComparison.Ordinal);
         Assert.DoesNotContain("Authorization has been granted", replayBody, StringComparison.Ordinal);
+
+        string code = System.Web.HttpUtility.ParseQueryString(callback.Query)["code"]!;
+        Assert.NotEmpty(logs.Lines);
+        Assert.DoesNotContain(logs.Lines, line => line.Contains(code, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Contains(OAuthServer.WebClientSecret, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, line => line.Contains(WebAdminServer.AdminPassword, StringComparison.Ordinal));
     }
 
     [Fact]

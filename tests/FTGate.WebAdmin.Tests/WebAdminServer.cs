@@ -1,6 +1,7 @@
 using FTGate.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace FTGate.WebAdmin.Tests;
 
@@ -26,18 +27,26 @@ internal sealed class WebAdminServer : IAsyncDisposable
 
     public string ConfigurationFile => Path.Combine(DataDirectory, "ftgate.json");
 
-    public static async Task<WebAdminServer> StartAsync(CancellationToken cancellationToken)
+    /// <summary>Starts the admin; with <paramref name="logs"/>, at the production default log level (Information) into it.</summary>
+    public static async Task<WebAdminServer> StartAsync(CancellationToken cancellationToken, LogCapture? logs = null)
     {
         string data = Infra.NewTempDirectory("ftg-wa");
         WebApplication app = WebAdminApp.Create(
             ["--urls", "http://127.0.0.1:0"],
-            builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            builder =>
             {
-                [WebAdminApp.AdminPasswordVariable] = AdminPassword,
-                ["WebAdmin:DataDirectory"] = data,
-                ["Logging:LogLevel:Default"] = "Warning",
-                ["Logging:LogLevel:FTGate"] = "Information",
-            }));
+                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    [WebAdminApp.AdminPasswordVariable] = AdminPassword,
+                    ["WebAdmin:DataDirectory"] = data,
+                    ["Logging:LogLevel:Default"] = logs is null ? "Warning" : "Information",
+                    ["Logging:LogLevel:FTGate"] = "Information",
+                });
+                if (logs is not null)
+                {
+                    builder.Logging.AddProvider(logs);
+                }
+            });
         await app.StartAsync(cancellationToken);
         var baseUri = new Uri(app.Urls.Single().Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
         return new WebAdminServer(app, baseUri, data);
