@@ -63,6 +63,29 @@ public sealed class ProviderPageTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
 
+    [Theory]
+    [InlineData("Microsoft", "https://entra.microsoft.com/", "docs/microsoft.md")]
+    [InlineData("Google", "https://console.cloud.google.com/apis/credentials", "docs/google.md")]
+    [InlineData("OAuth2", "docs/troubleshooting.md", "docs/troubleshooting.md")]
+    public async Task PropertyPage_ShowsEveryField_HelpLinks_AndTheRedirectUriToRegister(string type, string portal, string docs)
+    {
+        await using WebAdminServer server = await WebAdminServer.StartAsync(Ct);
+        using var admin = new AdminClient(server.BaseUri);
+        await admin.SignInAsync(WebAdminServer.AdminPassword, Ct);
+
+        using HttpResponseMessage page = await admin.GetAsync($"providers/edit?name=New&type={type}", Ct);
+        string html = WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync(Ct));
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains(portal, html, StringComparison.Ordinal);
+        Assert.Contains(docs, html, StringComparison.Ordinal);
+        Assert.Contains($"<code id=\"redirect-uri\">{new Uri(server.BaseUri, "oauth/callback").AbsoluteUri}</code>", html, StringComparison.Ordinal);
+        foreach (string field in new[] { "ClientId", "ClientSecret", "UserName" })
+        {
+            Assert.Contains($"id=\"f-{field}\"", html, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Save_InvalidProvider_ShowsTheSdkValidationMessages_AndSavesNothing()
     {
