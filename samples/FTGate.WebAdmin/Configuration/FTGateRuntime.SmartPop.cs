@@ -96,12 +96,7 @@ internal sealed partial class FTGateRuntime
         builder.AddSmartPop()
             .UseFileUidlStore(Path.Combine(DataDirectory, "uidl"))
             .UseMaildirSink(MaildirDirectory, o => o.FolderPerAccount = true);
-        foreach ((string name, JsonNode? node) in _file.Accounts())
-        {
-            if (node?[TrustedRootCertificateFileKey]?.ToString() is { Length: > 0 } caFile)
-            {
-                builder.Services.PostConfigure<SmartPopAccount>(name, account => account.TrustedRootCertificates = LoadRoots(caFile));
-            }
-        }
+
+        // TrustedRootCertificateFile is bound by the SDK itself (SmartPopAccount.TrustedRootCertificateFile).
     }
 }
