@@ -263,27 +263,10 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             return new AuthorizationStatus(Name, userName, AuthorizationState.Authorized) { Scopes = [GmailScope] };
         }
 
-        ProviderStatusRecord? record = await _grants.Status.GetAsync(Name, userName, cancellationToken).ConfigureAwait(false);
-        StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
-        AuthorizationStatus status = ProviderStatusStore.ToStatus(Name, userName, record, grant is not null);
-        if (grant is null || status.State != AuthorizationState.Authorized)
-        {
-            return status;
-        }
-
-        var warnings = new List<string>();
-        if (TestingExpiryNear(grant, out DateTimeOffset expiresOn))
-        {
-            warnings.Add(TestingWarning(expiresOn));
-        }
-
-        return new AuthorizationStatus(Name, userName, AuthorizationState.Authorized)
-        {
-            AccessTokenExpiresOn = grant.AccessTokenExpiresOn,
-            AuthorizedOn = grant.AuthorizedOn ?? record?.AuthorizedOn,
-            Scopes = grant.Scopes,
-            Warnings = warnings,
-        };
+        return await _grants.GetStatusAsync(
+            userName,
+            grant => TestingExpiryNear(grant, out DateTimeOffset expiresOn) ? [TestingWarning(expiresOn)] : [],
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -305,18 +288,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     private async Task<AccessToken> AcquireUserTokenAsync(string userName, bool force)
     {
-        StoredGrant grant = await _grants.GetAsync(userName, CancellationToken.None).ConfigureAwait(false)
-            ?? throw NotAuthorized(userName);
-        ProviderStatusRecord? record = await _grants.Status.GetAsync(Name, userName, CancellationToken.None).ConfigureAwait(false);
-        if (record is { ReauthorizationRequired: true })
-        {
-            throw new ReauthorizationRequiredException(
-                record.ErrorCode ?? FTGateErrorCodes.ReauthorizationRequired,
-                $"Provider '{Name}': re-authorization needed for {userName}: {record.Reason}",
-                record.Remedy,
-                Name,
-                userName);
-        }
+        StoredGrant grant = await _grants.GetUsableAsync(userName, NotAuthorizedRemedy(userName), CancellationToken.None).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();
         if (!force && grant.AccessTokenExpiresOn - _options.RefreshMargin > now)
@@ -538,12 +510,9 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
         $"The Google Cloud app is in 'Testing' publishing status, so Google expires this refresh token after 7 days (about {expiresOn:u}). "
         + "Publish the app (OAuth consent screen > Publish app), or use an Internal app in a Workspace domain, then run Authorize Now again.";
 
-    private ReauthorizationRequiredException NotAuthorized(string userName) => new(
-        FTGateErrorCodes.NotAuthorized,
-        $"Provider '{Name}': {userName} has not been authorized (or was signed out).",
-        "Run Authorize Now for this provider and sign in as " + userName + ".",
-        Name,
-        userName);
+    private static string NotAuthorizedRemedy(string userName) => "Run Authorize Now for this provider and sign in as " + userName + ".";
+
+    private ReauthorizationRequiredException NotAuthorized(string userName) => _grants.NotAuthorized(userName, NotAuthorizedRemedy(userName));
 
     private void ThrowIfServiceAccount(string operation)
     {
