@@ -136,6 +136,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
     /// <inheritdoc />
     public async Task<AuthorizationResult> CompleteAuthorizationAsync(AuthorizationCallback callback, CancellationToken cancellationToken = default)
     {
+        GoogleRetryAfterRecorder.Begin();
         ArgumentNullException.ThrowIfNull(callback);
         ThrowIfServiceAccount("Authorize Now");
         PendingAuthorization pending = await _pending.ConsumeAsync(Name, callback.State, cancellationToken).ConfigureAwait(false);
@@ -288,6 +289,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     private async Task<AccessToken> AcquireUserTokenAsync(string userName, bool force)
     {
+        GoogleRetryAfterRecorder.Begin();
         StoredGrant grant = await _grants.GetUsableAsync(userName, NotAuthorizedRemedy(userName), CancellationToken.None).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();
@@ -347,6 +349,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     private async Task<AccessToken> AcquireServiceAccountTokenAsync(string mailbox)
     {
+        GoogleRetryAfterRecorder.Begin();
         ServiceAccountCredential credential = _serviceAccountCredentials.GetOrAdd(mailbox, CreateServiceAccountCredential);
         DateTimeOffset now = _time.GetUtcNow();
         try
@@ -390,11 +393,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             // No hidden retries with back-off inside a refresh: a 503 surfaces at once as a transient error and the caller retries later.
             DefaultExponentialBackOffPolicy = ExponentialBackOffPolicy.None,
         };
-        if (_httpClientFactory is not null)
-        {
-            initializer.HttpClientFactory = _httpClientFactory;
-        }
-
+        initializer.HttpClientFactory = new GoogleRetryAfterRecorder(_httpClientFactory, _time);
         return new PkceGoogleAuthorizationCodeFlow(initializer);
     }
 
@@ -440,11 +439,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             Clock = _clock,
             DefaultExponentialBackOffPolicy = ExponentialBackOffPolicy.None,
         };
-        if (_httpClientFactory is not null)
-        {
-            initializer.HttpClientFactory = _httpClientFactory;
-        }
-
+        initializer.HttpClientFactory = new GoogleRetryAfterRecorder(_httpClientFactory, _time);
         return new ServiceAccountCredential(initializer);
     }
 
@@ -539,6 +534,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             Error = tre.Error?.Error,
             ErrorDescription = tre.Error?.ErrorDescription,
             StatusCode = tre.StatusCode,
+            RetryAfter = GoogleRetryAfterRecorder.Current,
             Inner = tre,
         },
         HttpRequestException hre => new TokenEndpointFailure { Network = true, StatusCode = hre.StatusCode, Inner = hre },
