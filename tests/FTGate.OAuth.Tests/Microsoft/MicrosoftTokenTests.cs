@@ -307,6 +307,23 @@ public sealed class MicrosoftTokenTests : IDisposable
     }
 
     [Fact]
+    public async Task GetStatusAsync_ClientSecretExpiresWithin30Days_WarnsWithTheEntraStep()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+        MicrosoftAuthProvider far = _host.Create(o => o.ClientSecretExpiresOn = time.GetUtcNow().AddDays(31), time);
+        MicrosoftAuthProvider near = _host.Create(o => o.ClientSecretExpiresOn = time.GetUtcNow().AddDays(10), time, name: "Near");
+
+        AuthorizationStatus farStatus = await far.GetStatusAsync(MicrosoftTestHost.User, Ct);
+        AuthorizationStatus nearStatus = await near.GetStatusAsync(MicrosoftTestHost.User, Ct);
+
+        Assert.Empty(farStatus.Warnings);
+        string warning = Assert.Single(nearStatus.Warnings);
+        Assert.Contains("10 day(s) left", warning, StringComparison.Ordinal);
+        Assert.Contains("Certificates & secrets", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(MicrosoftTestHost.Secret, warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GetAccessTokenAsync_AppOnlyWithCertificate_SendsASignedClientAssertionAndNoSecret()
     {
         using var rsa = System.Security.Cryptography.RSA.Create(2048);
