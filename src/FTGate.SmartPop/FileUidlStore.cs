@@ -147,6 +147,7 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
         }
 
         File.Move(temp, file.Path, overwrite: true);
+        FTGate.OAuth.Internal.DirectorySync.Flush(Path.GetDirectoryName(file.Path)!);
     }
 
     private async Task<AccountFile> OpenAsync(string accountName, CancellationToken cancellationToken)

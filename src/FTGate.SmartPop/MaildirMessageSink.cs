@@ -136,6 +136,7 @@ public sealed class MaildirMessageSink : IMessageSink
             }
 
             File.Move(temp, target, overwrite: false);
+            FTGate.OAuth.Internal.DirectorySync.Flush(Path.GetDirectoryName(target)!);
         }
         catch
         {

@@ -112,6 +112,14 @@ public sealed class SmartPopAccount
     /// </summary>
     public X509Certificate2Collection? TrustedRootCertificates { get; set; }
 
+    /// <summary>
+    /// Custom trust from configuration: a PEM file holding one or more root certificates, used like
+    /// <see cref="TrustedRootCertificates"/> (which wins when both are set). The chain and host name are still validated; a
+    /// revoked certificate is still refused, but a private CA that publishes no revocation list is accepted.
+    /// </summary>
+    /// <value>Default <see langword="null"/> (system validation).</value>
+    public string? TrustedRootCertificateFile { get; set; }
+
     /// <summary><see langword="true"/> when the account authenticates with OAuth2 tokens.</summary>
     public bool UsesOAuth => !string.IsNullOrWhiteSpace(AuthProvider);
 

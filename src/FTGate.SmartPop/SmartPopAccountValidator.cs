@@ -60,6 +60,11 @@ public sealed class SmartPopAccountValidator : IValidateOptions<SmartPopAccount>
             failures.Add(p + "UserName is required.");
         }
 
+        if (o.TrustedRootCertificateFile is { Length: > 0 } roots && !File.Exists(roots))
+        {
+            failures.Add(p + $"TrustedRootCertificateFile '{roots}' does not exist; give the path of a PEM file with the private CA's root certificate, or remove the setting to use the system's roots.");
+        }
+
         int sources = (string.IsNullOrEmpty(o.Password) ? 0 : 1) + (string.IsNullOrWhiteSpace(o.PasswordEnvironmentVariable) ? 0 : 1) + (string.IsNullOrWhiteSpace(o.AuthProvider) ? 0 : 1);
         if (sources == 0)
         {

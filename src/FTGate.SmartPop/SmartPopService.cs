@@ -232,9 +232,8 @@ public sealed class SmartPopService : IHostedService, IDisposable
                 catch (Exception ex)
                 {
                     string code = ex is FTGateException f ? f.ErrorCode : "unexpected";
-                    delay = ex is TransientAuthorizationException { RetryAfter: { } retryAfter } && retryAfter > Backoff(account, failures + 1)
-                        ? retryAfter
-                        : Backoff(account, ++failures);
+                    TimeSpan backoff = Backoff(account, ++failures);
+                    delay = ex is TransientAuthorizationException { RetryAfter: { } retryAfter } && retryAfter > backoff ? retryAfter : backoff;
                     Log.PollFailed(_logger, ex, name, code, delay);
                     Set(name, SmartPopAccountState.BackingOff, last, code, ex is FTGateException { Remedy: { } r } ? $"{ex.Message} {r}" : ex.Message, failures, _time.GetUtcNow() + delay);
                 }

@@ -11,6 +11,9 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo -n"; fi
 
 PKGS=(dovecot-core dovecot-pop3d openssl curl ca-certificates)
+# Debian's Chromium (/usr/bin/chromium) for the web admin's browser test (tests/FTGate.WebAdmin.Tests); browsers
+# cannot be downloaded by Playwright here, so the test drives this one.
+PKGS+=(chromium)
 # Node (>= 18) runs the OAuth server; machines of this project normally have Node 20 already.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   PKGS+=(nodejs npm)
@@ -95,4 +98,5 @@ fi
 echo "[install] dovecot $(dovecot --version)"
 echo "[install] openssl $(openssl version)"
 echo "[install] node $(node --version)"
+echo "[install] $(chromium --version 2>/dev/null || echo 'chromium: not found')"
 echo "[install] oidc-provider $(node -p 'require("./node_modules/oidc-provider/package.json").version')"

@@ -54,6 +54,53 @@ internal sealed class GrantStore
         return entry is null ? null : Deserialize(entry);
     }
 
+    /// <summary>
+    /// The grant to serve or refresh tokens from. Throws <see cref="FTGateErrorCodes.NotAuthorized"/> when there is none, and the
+    /// persisted "re-authorization needed" error when the grant was found dead earlier (no network call is made for it).
+    /// </summary>
+    public async Task<StoredGrant> GetUsableAsync(string userName, string notAuthorizedRemedy, CancellationToken cancellationToken)
+    {
+        StoredGrant grant = await GetAsync(userName, cancellationToken).ConfigureAwait(false)
+            ?? throw NotAuthorized(userName, notAuthorizedRemedy);
+        ProviderStatusRecord? record = await Status.GetAsync(_providerName, userName, cancellationToken).ConfigureAwait(false);
+        if (record is { ReauthorizationRequired: true })
+        {
+            throw new ReauthorizationRequiredException(
+                record.ErrorCode ?? FTGateErrorCodes.ReauthorizationRequired,
+                $"Provider '{_providerName}': re-authorization needed for {userName}: {record.Reason}",
+                record.Remedy,
+                _providerName,
+                userName);
+        }
+
+        return grant;
+    }
+
+    /// <summary>The user has no grant (never authorized, or signed out).</summary>
+    public ReauthorizationRequiredException NotAuthorized(string userName, string remedy) => new(
+        FTGateErrorCodes.NotAuthorized,
+        $"Provider '{_providerName}': {userName} has not been authorized (or was signed out).",
+        remedy,
+        _providerName,
+        userName);
+
+    /// <summary>The user's status from the stored grant and status record (no network call).</summary>
+    public async Task<AuthorizationStatus> GetStatusAsync(string userName, Func<StoredGrant, IReadOnlyList<string>>? warnings, CancellationToken cancellationToken)
+    {
+        ProviderStatusRecord? record = await Status.GetAsync(_providerName, userName, cancellationToken).ConfigureAwait(false);
+        StoredGrant? grant = await GetAsync(userName, cancellationToken).ConfigureAwait(false);
+        AuthorizationStatus status = ProviderStatusStore.ToStatus(_providerName, userName, record, grant is not null);
+        return grant is null || status.State != AuthorizationState.Authorized
+            ? status
+            : new AuthorizationStatus(_providerName, userName, AuthorizationState.Authorized)
+            {
+                AccessTokenExpiresOn = grant.AccessTokenExpiresOn,
+                AuthorizedOn = grant.AuthorizedOn ?? record?.AuthorizedOn,
+                Scopes = grant.Scopes,
+                Warnings = warnings?.Invoke(grant) ?? [],
+            };
+    }
+
     /// <summary>Stores a grant from a fresh authorization, replacing whatever was there, and clears any "re-authorization needed" mark.</summary>
     public async Task SaveAuthorizationAsync(StoredGrant grant, CancellationToken cancellationToken)
     {

@@ -52,6 +52,14 @@ public sealed class MicrosoftAuthOptions : AuthProviderOptions
     /// <value>Default <see langword="null"/>.</value>
     public string? CertificatePassword { get; set; }
 
+    /// <summary>
+    /// When the client secret expires (Entra shows it under Certificates &amp; secrets; at most 24 months after creation).
+    /// From 30 days before, the provider's status carries a warning so a new secret is made before collection stops with
+    /// AADSTS7000222.
+    /// </summary>
+    /// <value>Default <see langword="null"/> (not tracked).</value>
+    public DateTimeOffset? ClientSecretExpiresOn { get; set; }
+
     /// <summary>The mailbox to collect from when it differs from <see cref="AuthProviderOptions.UserName"/> (a shared mailbox), and the mailbox for app-only access.</summary>
     /// <value>Default <see langword="null"/>: the user name.</value>
     public string? Mailbox { get; set; }

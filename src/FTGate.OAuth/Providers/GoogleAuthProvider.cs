@@ -136,6 +136,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
     /// <inheritdoc />
     public async Task<AuthorizationResult> CompleteAuthorizationAsync(AuthorizationCallback callback, CancellationToken cancellationToken = default)
     {
+        GoogleRetryAfterRecorder.Begin();
         ArgumentNullException.ThrowIfNull(callback);
         ThrowIfServiceAccount("Authorize Now");
         PendingAuthorization pending = await _pending.ConsumeAsync(Name, callback.State, cancellationToken).ConfigureAwait(false);
@@ -263,27 +264,10 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             return new AuthorizationStatus(Name, userName, AuthorizationState.Authorized) { Scopes = [GmailScope] };
         }
 
-        ProviderStatusRecord? record = await _grants.Status.GetAsync(Name, userName, cancellationToken).ConfigureAwait(false);
-        StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
-        AuthorizationStatus status = ProviderStatusStore.ToStatus(Name, userName, record, grant is not null);
-        if (grant is null || status.State != AuthorizationState.Authorized)
-        {
-            return status;
-        }
-
-        var warnings = new List<string>();
-        if (TestingExpiryNear(grant, out DateTimeOffset expiresOn))
-        {
-            warnings.Add(TestingWarning(expiresOn));
-        }
-
-        return new AuthorizationStatus(Name, userName, AuthorizationState.Authorized)
-        {
-            AccessTokenExpiresOn = grant.AccessTokenExpiresOn,
-            AuthorizedOn = grant.AuthorizedOn ?? record?.AuthorizedOn,
-            Scopes = grant.Scopes,
-            Warnings = warnings,
-        };
+        return await _grants.GetStatusAsync(
+            userName,
+            grant => TestingExpiryNear(grant, out DateTimeOffset expiresOn) ? [TestingWarning(expiresOn)] : [],
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -305,18 +289,8 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     private async Task<AccessToken> AcquireUserTokenAsync(string userName, bool force)
     {
-        StoredGrant grant = await _grants.GetAsync(userName, CancellationToken.None).ConfigureAwait(false)
-            ?? throw NotAuthorized(userName);
-        ProviderStatusRecord? record = await _grants.Status.GetAsync(Name, userName, CancellationToken.None).ConfigureAwait(false);
-        if (record is { ReauthorizationRequired: true })
-        {
-            throw new ReauthorizationRequiredException(
-                record.ErrorCode ?? FTGateErrorCodes.ReauthorizationRequired,
-                $"Provider '{Name}': re-authorization needed for {userName}: {record.Reason}",
-                record.Remedy,
-                Name,
-                userName);
-        }
+        GoogleRetryAfterRecorder.Begin();
+        StoredGrant grant = await _grants.GetUsableAsync(userName, NotAuthorizedRemedy(userName), CancellationToken.None).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();
         if (!force && grant.AccessTokenExpiresOn - _options.RefreshMargin > now)
@@ -375,6 +349,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     private async Task<AccessToken> AcquireServiceAccountTokenAsync(string mailbox)
     {
+        GoogleRetryAfterRecorder.Begin();
         ServiceAccountCredential credential = _serviceAccountCredentials.GetOrAdd(mailbox, CreateServiceAccountCredential);
         DateTimeOffset now = _time.GetUtcNow();
         try
@@ -418,11 +393,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             // No hidden retries with back-off inside a refresh: a 503 surfaces at once as a transient error and the caller retries later.
             DefaultExponentialBackOffPolicy = ExponentialBackOffPolicy.None,
         };
-        if (_httpClientFactory is not null)
-        {
-            initializer.HttpClientFactory = _httpClientFactory;
-        }
-
+        initializer.HttpClientFactory = new GoogleRetryAfterRecorder(_httpClientFactory, _time);
         return new PkceGoogleAuthorizationCodeFlow(initializer);
     }
 
@@ -468,11 +439,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             Clock = _clock,
             DefaultExponentialBackOffPolicy = ExponentialBackOffPolicy.None,
         };
-        if (_httpClientFactory is not null)
-        {
-            initializer.HttpClientFactory = _httpClientFactory;
-        }
-
+        initializer.HttpClientFactory = new GoogleRetryAfterRecorder(_httpClientFactory, _time);
         return new ServiceAccountCredential(initializer);
     }
 
@@ -538,12 +505,9 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
         $"The Google Cloud app is in 'Testing' publishing status, so Google expires this refresh token after 7 days (about {expiresOn:u}). "
         + "Publish the app (OAuth consent screen > Publish app), or use an Internal app in a Workspace domain, then run Authorize Now again.";
 
-    private ReauthorizationRequiredException NotAuthorized(string userName) => new(
-        FTGateErrorCodes.NotAuthorized,
-        $"Provider '{Name}': {userName} has not been authorized (or was signed out).",
-        "Run Authorize Now for this provider and sign in as " + userName + ".",
-        Name,
-        userName);
+    private static string NotAuthorizedRemedy(string userName) => "Run Authorize Now for this provider and sign in as " + userName + ".";
+
+    private ReauthorizationRequiredException NotAuthorized(string userName) => _grants.NotAuthorized(userName, NotAuthorizedRemedy(userName));
 
     private void ThrowIfServiceAccount(string operation)
     {
@@ -570,6 +534,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             Error = tre.Error?.Error,
             ErrorDescription = tre.Error?.ErrorDescription,
             StatusCode = tre.StatusCode,
+            RetryAfter = GoogleRetryAfterRecorder.Current,
             Inner = tre,
         },
         HttpRequestException hre => new TokenEndpointFailure { Network = true, StatusCode = hre.StatusCode, Inner = hre },

@@ -316,7 +316,39 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             hasTokens = entry is not null && MsalCacheBlob.HasRefreshToken(entry.Value.Span, null);
         }
 
-        return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens);
+        AuthorizationStatus status = ProviderStatusStore.ToStatus(Name, userName, record, hasTokens);
+        return SecretExpiryWarning() is { } warning
+            ? new AuthorizationStatus(Name, userName, status.State)
+            {
+                AccessTokenExpiresOn = status.AccessTokenExpiresOn,
+                AuthorizedOn = status.AuthorizedOn,
+                Scopes = status.Scopes,
+                ErrorCode = status.ErrorCode,
+                Reason = status.Reason,
+                Remedy = status.Remedy,
+                Warnings = [.. status.Warnings, warning],
+            }
+            : status;
+    }
+
+    /// <summary>Warns from 30 days before <see cref="MicrosoftAuthOptions.ClientSecretExpiresOn"/>.</summary>
+    private string? SecretExpiryWarning()
+    {
+        if (_options.ClientSecretExpiresOn is not { } expires || string.IsNullOrEmpty(_options.ClientSecret))
+        {
+            return null;
+        }
+
+        TimeSpan left = expires - _time.GetUtcNow();
+        if (left > TimeSpan.FromDays(30))
+        {
+            return null;
+        }
+
+        string when = left <= TimeSpan.Zero ? $"expired on {expires:u}" : $"expires on {expires:u} ({Math.Ceiling(left.TotalDays):0} day(s) left)";
+        string warning = $"The client secret of provider '{Name}' {when}. Create a new secret in Microsoft Entra (App registrations > the app > Certificates & secrets), configure it, and update ClientSecretExpiresOn.";
+        MicrosoftLog.ClientSecretExpiring(_logger, Name, expires);
+        return warning;
     }
 
     /// <inheritdoc />

@@ -303,17 +303,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
             return new AuthorizationStatus(Name, userName, AuthorizationState.Authorized) { Scopes = Scopes };
         }
 
-        ProviderStatusRecord? record = await _grants.Status.GetAsync(Name, userName, cancellationToken).ConfigureAwait(false);
-        StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
-        AuthorizationStatus status = ProviderStatusStore.ToStatus(Name, userName, record, grant is not null);
-        return grant is null || status.State != AuthorizationState.Authorized
-            ? status
-            : new AuthorizationStatus(Name, userName, AuthorizationState.Authorized)
-            {
-                AccessTokenExpiresOn = grant.AccessTokenExpiresOn,
-                AuthorizedOn = grant.AuthorizedOn ?? record?.AuthorizedOn,
-                Scopes = grant.Scopes,
-            };
+        return await _grants.GetStatusAsync(userName, warnings: null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -426,18 +416,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
 
     private async Task<AccessToken> AcquireUserTokenAsync(string userName, bool force)
     {
-        StoredGrant grant = await _grants.GetAsync(userName, CancellationToken.None).ConfigureAwait(false)
-            ?? throw NotAuthorized(userName);
-        ProviderStatusRecord? record = await _grants.Status.GetAsync(Name, userName, CancellationToken.None).ConfigureAwait(false);
-        if (record is { ReauthorizationRequired: true })
-        {
-            throw new ReauthorizationRequiredException(
-                record.ErrorCode ?? FTGateErrorCodes.ReauthorizationRequired,
-                $"Provider '{Name}': re-authorization needed for {userName}: {record.Reason}",
-                record.Remedy,
-                Name,
-                userName);
-        }
+        StoredGrant grant = await _grants.GetUsableAsync(userName, NotAuthorizedRemedy(userName), CancellationToken.None).ConfigureAwait(false);
 
         DateTimeOffset now = _time.GetUtcNow();
         if (!force && grant.AccessTokenExpiresOn - _options.RefreshMargin > now)
@@ -664,12 +643,9 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
         Name,
         "expired_token");
 
-    private ReauthorizationRequiredException NotAuthorized(string userName) => new(
-        FTGateErrorCodes.NotAuthorized,
-        $"Provider '{Name}': {userName} has not been authorized (or was signed out).",
-        "Run Authorize Now (or the device sign-in) for this provider and sign in as " + userName + ".",
-        Name,
-        userName);
+    private static string NotAuthorizedRemedy(string userName) => "Run Authorize Now (or the device sign-in) for this provider and sign in as " + userName + ".";
+
+    private ReauthorizationRequiredException NotAuthorized(string userName) => _grants.NotAuthorized(userName, NotAuthorizedRemedy(userName));
 
     private void ThrowIfClientCredentials(string operation)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using FTGate.OAuth.Internal;
 using Microsoft.Extensions.Options;
 
 namespace FTGate.OAuth;
@@ -159,6 +160,7 @@ public sealed class FileTokenStore : ITokenStore
                 }
 
                 File.Move(temp, path, overwrite: true);
+                DirectorySync.Flush(_directory);
             }
             catch
             {

@@ -110,9 +110,11 @@ internal sealed class MailKitPop3Connection : IPop3Connection
             throw new Pop3ConnectionException(
                 SmartPopErrorCodes.TlsFailed,
                 $"SmartPop account '{_account.Name}': the TLS handshake with {_account.Host}:{_account.EffectivePort} failed{DescribeCertificateProblem()}.",
-                _policyErrors != SslPolicyErrors.None
-                    ? "The server's certificate is not trusted for this host name. Fix the certificate, use the exact host name it names, or (private CA only) set TrustedRootCertificates."
-                    : "Check that the port speaks TLS from the first byte (995) or use StartTls on 110; if revocation servers are unreachable, see CheckCertificateRevocation.",
+                (_policyErrors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0
+                    ? "The server's certificate does not name this host. Use the exact host name the certificate names (for Microsoft 365 'outlook.office365.com', for Gmail 'pop.gmail.com')."
+                    : _policyErrors != SslPolicyErrors.None
+                        ? "The server's certificate does not chain to a trusted root (see the chain problem above). Fix the server's certificate chain, or for a private CA set TrustedRootCertificates / TrustedRootCertificateFile; if only the revocation check fails because revocation servers are unreachable, fix the network or set CheckCertificateRevocation = false."
+                        : "Check that the port speaks TLS from the first byte (995) or use StartTls on 110; if revocation servers are unreachable, see CheckCertificateRevocation.",
                 _account.Name,
                 _account.Host,
                 innerException: ex);
@@ -355,6 +357,26 @@ internal sealed class MailKitPop3Connection : IPop3Connection
         return last;
     }
 
+    private static X509Certificate2Collection LoadRoots(string file)
+    {
+        var roots = new X509Certificate2Collection();
+        byte[] content = File.ReadAllBytes(file);
+        if (System.Text.Encoding.ASCII.GetString(content).Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
+        {
+            roots.ImportFromPemFile(file);
+        }
+        else
+        {
+#if NET9_0_OR_GREATER
+            roots.Add(X509CertificateLoader.LoadCertificate(content));
+#else
+            roots.Add(new X509Certificate2(content));
+#endif
+        }
+
+        return roots;
+    }
+
     private string DescribeCertificateProblem()
     {
         if (_certificate is null)
@@ -376,7 +398,9 @@ internal sealed class MailKitPop3Connection : IPop3Connection
         _certificate?.Dispose();
         _certificate = certificate is null ? null : new X509Certificate2(certificate);
         _policyErrors = errors;
-        X509Certificate2Collection? roots = _account.TrustedRootCertificates;
+        X509Certificate2Collection? roots = _account.TrustedRootCertificates is { Count: > 0 } configured
+            ? configured
+            : _account.TrustedRootCertificateFile is { Length: > 0 } file ? LoadRoots(file) : null;
         if (roots is null || roots.Count == 0 || _certificate is null)
         {
             return errors == SslPolicyErrors.None;
@@ -392,6 +416,11 @@ internal sealed class MailKitPop3Connection : IPop3Connection
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         custom.ChainPolicy.CustomTrustStore.AddRange(roots);
         custom.ChainPolicy.RevocationMode = _account.CheckCertificateRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
+
+        // Private CAs rarely publish a revocation list: "revocation unknown" is accepted for a custom root, "revoked" is not.
+        custom.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreEndRevocationUnknown
+            | X509VerificationFlags.IgnoreCertificateAuthorityRevocationUnknown
+            | X509VerificationFlags.IgnoreRootRevocationUnknown;
         if (chain is not null)
         {
             foreach (X509ChainElement element in chain.ChainElements.Skip(1))

@@ -217,6 +217,24 @@ public sealed class GoogleAuthProviderTests
     }
 
     [Fact]
+    public async Task GetAccessTokenAsync_Google429WithRetryAfter_CarriesRetryAfter()
+    {
+        var h = new GoogleTestHarness();
+        await h.AuthorizeAsync();
+        h.Time.Advance(TimeSpan.FromHours(1));
+        h.Responder = _ =>
+        {
+            HttpResponseMessage response = GoogleTestHarness.Error(HttpStatusCode.TooManyRequests, "rate_limit_exceeded", "Rate Limit Exceeded");
+            response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(120));
+            return response;
+        };
+
+        var ex = await Assert.ThrowsAsync<TransientAuthorizationException>(() => h.Provider.GetAccessTokenAsync(GoogleTestHarness.User, Ct));
+
+        Assert.Equal(TimeSpan.FromSeconds(120), ex.RetryAfter);
+    }
+
+    [Fact]
     public async Task GetAccessTokenAsync_Google503_ThrowsTransientWithoutRetryAndKeepsRefreshToken()
     {
         var h = new GoogleTestHarness();

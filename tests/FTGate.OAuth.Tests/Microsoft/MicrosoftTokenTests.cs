@@ -307,6 +307,70 @@ public sealed class MicrosoftTokenTests : IDisposable
     }
 
     [Fact]
+    public async Task GetStatusAsync_ClientSecretExpiresWithin30Days_WarnsWithTheEntraStep()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+        MicrosoftAuthProvider far = _host.Create(o => o.ClientSecretExpiresOn = time.GetUtcNow().AddDays(31), time);
+        MicrosoftAuthProvider near = _host.Create(o => o.ClientSecretExpiresOn = time.GetUtcNow().AddDays(10), time, name: "Near");
+
+        AuthorizationStatus farStatus = await far.GetStatusAsync(MicrosoftTestHost.User, Ct);
+        AuthorizationStatus nearStatus = await near.GetStatusAsync(MicrosoftTestHost.User, Ct);
+
+        Assert.Empty(farStatus.Warnings);
+        string warning = Assert.Single(nearStatus.Warnings);
+        Assert.Contains("10 day(s) left", warning, StringComparison.Ordinal);
+        Assert.Contains("Certificates & secrets", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(MicrosoftTestHost.Secret, warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetAccessTokenAsync_AppOnlyWithCertificate_SendsASignedClientAssertionAndNoSecret()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            "CN=FTGate app-only test", rsa, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using System.Security.Cryptography.X509Certificates.X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        string pfx = Path.Combine(Path.GetTempPath(), $"ftgate-app-{Guid.NewGuid():N}.pfx");
+        await File.WriteAllBytesAsync(pfx, certificate.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pfx, "pfx-password"), Ct);
+        try
+        {
+            MicrosoftAuthProvider provider = _host.Create(o =>
+            {
+                o.Mode = MicrosoftAuthMode.AppOnly;
+                o.TenantId = FakeEntra.TenantGuid;
+                o.ClientSecret = null;
+                o.CertificatePath = pfx;
+                o.CertificatePassword = "pfx-password";
+                o.UserName = null;
+                o.Mailbox = "shared@contoso.com";
+            });
+
+            AccessToken token = await provider.GetAccessTokenAsync("shared@contoso.com", Ct);
+
+            EntraRequest sent = Assert.Single(_host.Entra.Requests);
+            Assert.Equal("client_credentials", sent.GrantType);
+            Assert.False(sent.Form.ContainsKey("client_secret"));
+            Assert.Equal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer", sent.Form["client_assertion_type"]);
+            string[] jwt = sent.Form["client_assertion"].Split('.');
+            Assert.Equal(3, jwt.Length);
+            byte[] signed = System.Text.Encoding.ASCII.GetBytes(jwt[0] + "." + jwt[1]);
+            byte[] signature = Convert.FromBase64String(Pad(jwt[2].Replace('-', '+').Replace('_', '/')));
+            Assert.True(rsa.VerifyData(signed, signature, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1)
+                || rsa.VerifyData(signed, signature, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pss));
+            string claims = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(Pad(jwt[1].Replace('-', '+').Replace('_', '/'))));
+            Assert.Contains(FakeEntra.ClientId, claims, StringComparison.Ordinal);
+            Assert.Equal("shared@contoso.com", token.UserName);
+            _host.AssertNoSecretsLeaked();
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+
+        static string Pad(string s) => s.PadRight(s.Length + ((4 - (s.Length % 4)) % 4), '=');
+    }
+
+    [Fact]
     public async Task GetAccessTokenAsync_AppOnlyInvalidClient_AuthorizationException()
     {
         MicrosoftAuthProvider provider = _host.Create(o =>

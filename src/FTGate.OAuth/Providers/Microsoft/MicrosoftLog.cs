@@ -44,4 +44,8 @@ internal static partial class MicrosoftLog
     [LoggerMessage(EventId = 1109, EventName = "MicrosoftSignedOut", Level = LogLevel.Information,
         Message = "Provider '{Provider}': tokens of {UserName} removed.")]
     public static partial void SignedOut(ILogger logger, string provider, string userName);
+
+    [LoggerMessage(EventId = 1110, EventName = "MicrosoftClientSecretExpiring", Level = LogLevel.Warning,
+        Message = "Provider '{Provider}': the client secret expires (or expired) on {ExpiresOn:u}; create a new one in Microsoft Entra.")]
+    public static partial void ClientSecretExpiring(ILogger logger, string provider, DateTimeOffset expiresOn);
 }

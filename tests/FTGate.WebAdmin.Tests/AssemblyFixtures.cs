@@ -1,0 +1,3 @@
+using FTGate.Tests.Infrastructure;
+
+[assembly: AssemblyFixture(typeof(IntegrationServers))]
