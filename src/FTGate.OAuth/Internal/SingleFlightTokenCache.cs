@@ -10,7 +10,8 @@ namespace FTGate.OAuth.Internal;
 internal sealed class SingleFlightTokenCache
 {
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.Ordinal);
+    // Keys are user names (e-mail addresses): case-insensitive, so callers need not normalise (and allocate) them.
+    private readonly ConcurrentDictionary<string, Slot> _slots = new(StringComparer.OrdinalIgnoreCase);
 
     public SingleFlightTokenCache(TimeProvider time) => _time = time;
 
@@ -19,17 +20,33 @@ internal sealed class SingleFlightTokenCache
         string key,
         TimeSpan margin,
         Func<CancellationToken, Task<AccessToken>> acquire,
+        CancellationToken cancellationToken) =>
+        GetAsync(key, margin, acquire, static (a, ct) => a(ct), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="GetAsync(string, TimeSpan, Func{CancellationToken, Task{AccessToken}}, CancellationToken)"/>, with the
+    /// acquisition's state passed explicitly so a cache hit allocates nothing (no closure, and the completed task is reused).
+    /// </summary>
+    public Task<AccessToken> GetAsync<TState>(
+        string key,
+        TimeSpan margin,
+        TState state,
+        Func<TState, CancellationToken, Task<AccessToken>> acquire,
         CancellationToken cancellationToken)
     {
-        Slot slot = _slots.GetOrAdd(key, _ => new Slot());
+        if (!_slots.TryGetValue(key, out Slot? slot))
+        {
+            slot = _slots.GetOrAdd(key, static _ => new Slot());
+        }
+
         lock (slot)
         {
             if (slot.Current is { } current && current.ExpiresOn - margin > _time.GetUtcNow())
             {
-                return Task.FromResult(current.AsCached());
+                return slot.CachedTask ??= Task.FromResult(current.AsCached());
             }
 
-            return JoinOrStart(slot, acquire).WaitAsync(cancellationToken);
+            return JoinOrStart(slot, ct => acquire(state, ct)).WaitAsync(cancellationToken);
         }
     }
 
@@ -95,7 +112,21 @@ internal sealed class SingleFlightTokenCache
 
     private sealed class Slot
     {
-        public AccessToken? Current { get; set; }
+        private AccessToken? _current;
+
+        /// <summary>The latest token; setting it drops the cached completed task.</summary>
+        public AccessToken? Current
+        {
+            get => _current;
+            set
+            {
+                _current = value;
+                CachedTask = null;
+            }
+        }
+
+        /// <summary>A completed task holding <see cref="Current"/> marked as cached, reused for every hit.</summary>
+        public Task<AccessToken>? CachedTask { get; set; }
 
         public Task<AccessToken>? InFlight { get; set; }
     }

@@ -215,7 +215,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             TokenType = token.TokenType,
         };
         await _grants.SaveAuthorizationAsync(grant, cancellationToken).ConfigureAwait(false);
-        _cache.Set(CacheKey(pending.UserName), ToAccessToken(grant));
+        _cache.Set(pending.UserName, ToAccessToken(grant));
         ProviderLog.GoogleAuthorizationCompleted(_logger, Name, pending.UserName, grant.AccessTokenExpiresOn);
 
         var warnings = new List<string>();
@@ -242,8 +242,8 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsServiceAccount
-            ? _cache.GetAsync(CacheKey(userName), _options.RefreshMargin, _ => AcquireServiceAccountTokenAsync(userName), cancellationToken)
-            : _cache.GetAsync(CacheKey(userName), _options.RefreshMargin, _ => AcquireUserTokenAsync(userName, force: false), cancellationToken);
+            ? _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireServiceAccountTokenAsync(s.User), cancellationToken)
+            : _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireUserTokenAsync(s.User, force: false), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -251,8 +251,8 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsServiceAccount
-            ? _cache.RefreshAsync(CacheKey(userName), _ => AcquireServiceAccountTokenAsync(userName), cancellationToken)
-            : _cache.RefreshAsync(CacheKey(userName), _ => AcquireUserTokenAsync(userName, force: true), cancellationToken);
+            ? _cache.RefreshAsync(userName, _ => AcquireServiceAccountTokenAsync(userName), cancellationToken)
+            : _cache.RefreshAsync(userName, _ => AcquireUserTokenAsync(userName, force: true), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -274,7 +274,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
     public async Task SignOutAsync(string userName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
-        _cache.Invalidate(CacheKey(userName));
+        _cache.Invalidate(userName);
         if (IsServiceAccount)
         {
             _serviceAccountCredentials.TryRemove(userName, out _);
@@ -316,7 +316,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
                 case ReauthorizationRequiredException:
                     ProviderLog.GoogleReauthorizationRequired(_logger, Name, userName, failure.Describe(), error.Remedy);
                     await _grants.MarkReauthorizationRequiredAsync(userName, error.ErrorCode, failure.Describe(), error.Remedy, CancellationToken.None).ConfigureAwait(false);
-                    _cache.Invalidate(CacheKey(userName));
+                    _cache.Invalidate(userName);
                     break;
                 case TransientAuthorizationException:
                     ProviderLog.GoogleTokenEndpointTransient(_logger, Name, userName, failure.Describe());
@@ -519,7 +519,6 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
         }
     }
 
-    private string CacheKey(string userName) => userName.ToUpperInvariant();
 
     private static AccessToken ToAccessToken(StoredGrant grant) => new(grant.AccessToken, grant.AccessTokenExpiresOn, grant.UserName, grant.Scopes);
 

@@ -290,14 +290,14 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     public Task<AccessToken> GetAccessTokenAsync(string userName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
-        return _tokens.GetAsync(TokenKey(userName), _options.RefreshMargin, _ => AcquireAsync(userName, force: false), cancellationToken);
+        return _tokens.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireAsync(s.User, force: false), cancellationToken);
     }
 
     /// <inheritdoc />
     public Task<AccessToken> RefreshAccessTokenAsync(string userName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
-        return _tokens.RefreshAsync(TokenKey(userName), _ => AcquireAsync(userName, force: true), cancellationToken);
+        return _tokens.RefreshAsync(userName, _ => AcquireAsync(userName, force: true), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -358,7 +358,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         await _store.RemoveAsync(BlobKey(userName), cancellationToken: cancellationToken).ConfigureAwait(false);
         await _status.RemoveAsync(Name, userName, cancellationToken).ConfigureAwait(false);
-        _tokens.Invalidate(TokenKey(userName));
+        _tokens.Invalidate(userName);
         _apps.TryRemove(UserKey(userName), out _);
         MicrosoftLog.SignedOut(_logger, Name, userName);
     }
@@ -407,7 +407,6 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
 
     private string BlobKey(string userName) => $"msal/{Name}/{UserKey(userName)}";
 
-    private string TokenKey(string userName) => (IsAppOnly ? "app/" : "user/") + UserKey(userName);
 
     private void ThrowIfAppOnly(string what)
     {
@@ -576,7 +575,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
 
         // Start from a fresh MSAL instance for this account (no state left from the dead grant).
         _apps.TryRemove(UserKey(expectedUser), out _);
-        _tokens.Set(TokenKey(expectedUser), new AccessToken(result.AccessToken, result.ExpiresOn, Mailbox ?? signedIn, granted));
+        _tokens.Set(expectedUser, new AccessToken(result.AccessToken, result.ExpiresOn, Mailbox ?? signedIn, granted));
         MicrosoftLog.AuthorizationCompleted(_logger, Name, signedIn, flow, string.Join(' ', granted));
         return new AuthorizationResult(Name, signedIn, granted, result.ExpiresOn);
     }
@@ -592,7 +591,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     {
         if (error is ReauthorizationRequiredException { ErrorCode: FTGateErrorCodes.ReauthorizationRequired } reauth)
         {
-            _tokens.Invalidate(TokenKey(userName));
+            _tokens.Invalidate(userName);
             await _status.UpdateAsync(
                 Name,
                 userName,

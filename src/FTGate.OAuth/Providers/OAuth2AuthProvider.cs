@@ -281,8 +281,8 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsClientCredentials
-            ? _cache.GetAsync(CacheKey(userName), _options.RefreshMargin, _ => AcquireClientCredentialsTokenAsync(userName), cancellationToken)
-            : _cache.GetAsync(CacheKey(userName), _options.RefreshMargin, _ => AcquireUserTokenAsync(userName, force: false), cancellationToken);
+            ? _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireClientCredentialsTokenAsync(s.User), cancellationToken)
+            : _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireUserTokenAsync(s.User, force: false), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -290,8 +290,8 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsClientCredentials
-            ? _cache.RefreshAsync(CacheKey(userName), _ => AcquireClientCredentialsTokenAsync(userName), cancellationToken)
-            : _cache.RefreshAsync(CacheKey(userName), _ => AcquireUserTokenAsync(userName, force: true), cancellationToken);
+            ? _cache.RefreshAsync(userName, _ => AcquireClientCredentialsTokenAsync(userName), cancellationToken)
+            : _cache.RefreshAsync(userName, _ => AcquireUserTokenAsync(userName, force: true), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -310,7 +310,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
     public async Task SignOutAsync(string userName, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
-        _cache.Invalidate(CacheKey(userName));
+        _cache.Invalidate(userName);
         if (IsClientCredentials)
         {
             return;
@@ -386,7 +386,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
             TokenType = response.TokenType,
         };
         await _grants.SaveAuthorizationAsync(grant, cancellationToken).ConfigureAwait(false);
-        _cache.Set(CacheKey(userName), ToAccessToken(grant));
+        _cache.Set(userName, ToAccessToken(grant));
         ProviderLog.OAuth2AuthorizationCompleted(_logger, Name, userName, grant.AccessTokenExpiresOn);
         return new AuthorizationResult(Name, userName, scopes, grant.AccessTokenExpiresOn);
     }
@@ -449,7 +449,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
                 case ReauthorizationRequiredException:
                     ProviderLog.OAuth2ReauthorizationRequired(_logger, Name, userName, failure.Describe());
                     await _grants.MarkReauthorizationRequiredAsync(userName, error.ErrorCode, failure.Describe(), error.Remedy, CancellationToken.None).ConfigureAwait(false);
-                    _cache.Invalidate(CacheKey(userName));
+                    _cache.Invalidate(userName);
                     break;
                 case TransientAuthorizationException:
                     ProviderLog.OAuth2TokenEndpointTransient(_logger, Name, userName, failure.Describe());
@@ -657,7 +657,6 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
         }
     }
 
-    private static string CacheKey(string userName) => userName.ToUpperInvariant();
 
     private static AccessToken ToAccessToken(StoredGrant grant) => new(grant.AccessToken, grant.AccessTokenExpiresOn, grant.UserName, grant.Scopes);
 
