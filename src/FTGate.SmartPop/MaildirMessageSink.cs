@@ -43,6 +43,7 @@ public sealed class MaildirMessageSink : IMessageSink
 {
     private const int BufferSize = 128 * 1024;
     private readonly MaildirMessageSinkOptions _options;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, MaildirState> _maildirs = new(StringComparer.Ordinal);
 
     /// <summary>Creates the sink.</summary>
     /// <param name="options">The Maildir location and line-end form.</param>
@@ -96,17 +97,13 @@ public sealed class MaildirMessageSink : IMessageSink
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(metadata);
-        string maildir = GetMaildir(metadata.AccountName);
-        string tmp = Path.Combine(maildir, "tmp");
-        string @new = Path.Combine(maildir, "new");
-        string cur = Path.Combine(maildir, "cur");
-        Directory.CreateDirectory(tmp);
-        Directory.CreateDirectory(@new);
-        Directory.CreateDirectory(cur);
+        MaildirState state = _maildirs.GetOrAdd(GetMaildir(metadata.AccountName), static dir => new MaildirState(dir));
+        string tmp = state.Tmp;
+        string cur = state.Cur;
 
         string fileName = GetFileName(metadata.AccountName, metadata.Uidl);
-        string target = Path.Combine(@new, fileName);
-        if (AlreadyDelivered(target, cur, fileName))
+        string target = Path.Combine(state.New, fileName);
+        if (AlreadyDelivered(target, state, fileName))
         {
             return;
         }
@@ -129,13 +126,14 @@ public sealed class MaildirMessageSink : IMessageSink
                 file.Flush(flushToDisk: true);
             }
 
-            if (AlreadyDelivered(target, cur, fileName))
+            if (AlreadyDelivered(target, state, fileName))
             {
                 File.Delete(temp);
                 return;
             }
 
             File.Move(temp, target, overwrite: false);
+            state.Delivered(fileName);
             FTGate.OAuth.Internal.DirectorySync.Flush(Path.GetDirectoryName(target)!);
         }
         catch
@@ -145,10 +143,56 @@ public sealed class MaildirMessageSink : IMessageSink
         }
     }
 
-    private static bool AlreadyDelivered(string target, string cur, string fileName) =>
+    private static bool AlreadyDelivered(string target, MaildirState state, string fileName) =>
         File.Exists(target)
-        || File.Exists(Path.Combine(cur, fileName))
-        || Directory.EnumerateFiles(cur, fileName + ":*").Any();
+        || File.Exists(Path.Combine(state.Cur, fileName))
+        || state.IsKnownInCur(fileName);
+
+    /// <summary>
+    /// One Maildir's folders, created once, and the base names (before ':' flags) that are or may end up in <c>cur/</c>:
+    /// a snapshot of <c>cur/</c> taken once (after a restart it holds everything delivered before), plus every name this sink
+    /// delivered since (a mail reader may move it from new/ to cur/ and add flags). Scanning <c>cur/</c> on every delivery
+    /// would make each delivery cost O(mailbox size). The seen-UIDL store remains the first guard against redelivery.
+    /// </summary>
+    private sealed class MaildirState
+    {
+        private readonly HashSet<string> _inCur;
+
+        public MaildirState(string maildir)
+        {
+            Tmp = Path.Combine(maildir, "tmp");
+            New = Path.Combine(maildir, "new");
+            Cur = Path.Combine(maildir, "cur");
+            Directory.CreateDirectory(Tmp);
+            Directory.CreateDirectory(New);
+            Directory.CreateDirectory(Cur);
+            _inCur = new HashSet<string>(
+                Directory.EnumerateFiles(Cur).Select(f => Path.GetFileName(f).Split(':')[0]),
+                StringComparer.Ordinal);
+        }
+
+        public string Tmp { get; }
+
+        public string New { get; }
+
+        public string Cur { get; }
+
+        public bool IsKnownInCur(string fileName)
+        {
+            lock (_inCur)
+            {
+                return _inCur.Contains(fileName) && Directory.EnumerateFiles(Cur, fileName + ":*").Any();
+            }
+        }
+
+        public void Delivered(string fileName)
+        {
+            lock (_inCur)
+            {
+                _inCur.Add(fileName);
+            }
+        }
+    }
 
     private static void TryDelete(string path)
     {
