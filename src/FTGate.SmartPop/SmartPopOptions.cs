@@ -7,9 +7,14 @@ public sealed class SmartPopOptions
     /// <value>Default 4.</value>
     public int MaxConcurrentFetches { get; set; } = 4;
 
-    /// <summary>How many connections the poller opens to one server host at the same time.</summary>
-    /// <value>Default 2.</value>
-    public int MaxConnectionsPerHost { get; set; } = 2;
+    /// <summary>
+    /// How many connections the poller opens to one server host at the same time. Microsoft 365 and Gmail serve every
+    /// mailbox from one host name (outlook.office365.com, pop.gmail.com), so with many accounts there this, not
+    /// <see cref="MaxConcurrentFetches"/>, can be the limit: raise both together. Lower it for a small server that limits
+    /// connections per client address.
+    /// </summary>
+    /// <value>Default 4 (the same as <see cref="MaxConcurrentFetches"/>).</value>
+    public int MaxConnectionsPerHost { get; set; } = 4;
 
     /// <summary>
     /// The bytes of message data all concurrent fetches in the process may hold in memory together. MailKit buffers each
