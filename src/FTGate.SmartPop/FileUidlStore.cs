@@ -71,18 +71,17 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
 
             string line = firstSeen.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) + " " + uidl + "\n";
             byte[] bytes = Encoding.ASCII.GetBytes(line);
-            var stream = new FileStream(file.Path, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
-            await using (stream.ConfigureAwait(false))
+            // One append handle per account for the store's lifetime (reopened after a prune replaced the file): an fsync per
+            // seen UIDL, without an open and a close around each.
+            FileStream stream = file.Appender ??= new FileStream(file.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
+            if (stream.Length == 0)
             {
-                if (stream.Length == 0)
-                {
-                    byte[] header = Encoding.ASCII.GetBytes(Header + "\n");
-                    await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
-                }
-
-                await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-                stream.Flush(flushToDisk: true);
+                byte[] header = Encoding.ASCII.GetBytes(Header + "\n");
+                await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
             }
+
+            await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            stream.Flush(flushToDisk: true);
 
             file.Seen[uidl] = firstSeen;
         }
@@ -126,6 +125,7 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
     {
         foreach (AccountFile file in _files.Values)
         {
+            file.Appender?.Dispose();
             file.Lock.Dispose();
         }
     }
@@ -144,6 +144,12 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
         {
             await stream.WriteAsync(Encoding.ASCII.GetBytes(text.ToString()), cancellationToken).ConfigureAwait(false);
             stream.Flush(flushToDisk: true);
+        }
+
+        if (file.Appender is { } appender)
+        {
+            file.Appender = null;
+            await appender.DisposeAsync().ConfigureAwait(false);
         }
 
         File.Move(temp, file.Path, overwrite: true);
@@ -233,6 +239,9 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
         public SemaphoreSlim Lock { get; } = new(1, 1);
 
         public Dictionary<string, DateTimeOffset> Seen { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>The open append handle (used under <see cref="Lock"/>), or null until the first append after a load or prune.</summary>
+        public FileStream? Appender { get; set; }
 
         public volatile bool Loaded;
     }

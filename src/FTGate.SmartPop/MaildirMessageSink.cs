@@ -157,6 +157,7 @@ public sealed class MaildirMessageSink : IMessageSink
     private sealed class MaildirState
     {
         private readonly HashSet<string> _inCur;
+        private readonly FTGate.OAuth.Internal.DirectorySync.Handle? _newDirectory;
 
         public MaildirState(string maildir)
         {
@@ -166,6 +167,7 @@ public sealed class MaildirMessageSink : IMessageSink
             Directory.CreateDirectory(Tmp);
             Directory.CreateDirectory(New);
             Directory.CreateDirectory(Cur);
+            _newDirectory = FTGate.OAuth.Internal.DirectorySync.OpenHandle(New);
             _inCur = new HashSet<string>(
                 Directory.EnumerateFiles(Cur).Select(f => Path.GetFileName(f).Split(':')[0]),
                 StringComparer.Ordinal);
@@ -182,6 +184,19 @@ public sealed class MaildirMessageSink : IMessageSink
             lock (_inCur)
             {
                 return _inCur.Contains(fileName) && Directory.EnumerateFiles(Cur, fileName + ":*").Any();
+            }
+        }
+
+        /// <summary>Makes the rename into new/ durable (the directory handle stays open for the sink's lifetime).</summary>
+        public void FlushNew()
+        {
+            if (_newDirectory is null)
+            {
+                FTGate.OAuth.Internal.DirectorySync.Flush(New);
+            }
+            else
+            {
+                _newDirectory.Flush();
             }
         }
 

@@ -44,6 +44,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
             ("smartpop-password", () => DotnetAsync("smartpop", "password", BenchServers.Alice, count, stored)),
             ("smartpop-plainfiles-password", () => DotnetAsync("smartpop", "password", BenchServers.Alice, count, stored, sink: "files")),
             ("fetchmail-password", () => FetchmailAsync(BenchServers.Alice, count, stored)),
+            ("fetchmail-maildrop-password", () => FetchmailAsync(BenchServers.Alice, count, stored, maildrop: true)),
         };
 
         Line("warm-up (not counted): one raw MailKit run to warm the page cache");
@@ -83,6 +84,8 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         double spPassPlain = medians["smartpop-plainfiles-password"].MsgsPerSecond;
         Line($"ratio SmartPop with a plain-file sink/fetchmail (both password auth, neither fsyncs): {Stats.F(spPassPlain / fm)}");
         Line($"ratio SmartPop XOAUTH2/fetchmail password: {Stats.F(sp / fm)}");
+        double fmMaildrop = medians["fetchmail-maildrop-password"].MsgsPerSecond;
+        Line($"ratio SmartPop/fetchmail delivering through maildrop into a Maildir (both password auth, both fsync each message): {Stats.F(spPass / fmMaildrop)}");
         Line($"CPU ratio SmartPop/raw (process): {Stats.F(medians["smartpop-xoauth2"].ProcessCpu / medians["raw-mailkit-xoauth2"].ProcessCpu)}; SmartPop/fetchmail (process): {Stats.F(medians["smartpop-password"].ProcessCpu / medians["fetchmail-password"].ProcessCpu)}");
         return medians;
     }
@@ -176,11 +179,29 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         }
     }
 
-    private async Task<RunFigures> FetchmailAsync(string user, int count, long stored)
+    private async Task<RunFigures> FetchmailAsync(string user, int count, long stored, bool maildrop = false)
     {
         string dir = Infra.NewTempDirectory("ftg-fm");
         string rc = Path.Combine(dir, "fetchmailrc");
         string output = Path.Combine(dir, "out.bsmtp");
+        string maildir = Path.Combine(dir, "Maildir");
+        string maildropRc = Path.Combine(dir, "maildroprc");
+        if (maildrop)
+        {
+            // The usual way fetchmail fills a Maildir: one maildrop process per message (it writes tmp/, fsyncs, renames).
+            foreach (string sub in new[] { "tmp", "new", "cur" })
+            {
+                Directory.CreateDirectory(Path.Combine(maildir, sub));
+            }
+
+            await File.WriteAllTextAsync(maildropRc, $"to \"{maildir}/\"\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(maildropRc, UnixFileMode.UserRead | UnixFileMode.UserWrite); // maildrop refuses a readable filter file
+            }
+        }
+
+        string delivery = maildrop ? $"mda \"/usr/bin/maildrop {maildropRc}\"" : $"bsmtp \"{output}\"";
         await File.WriteAllTextAsync(rc, $"""
             set no syslog
             set no bouncemail
@@ -188,7 +209,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
               user "{user}" there with password "{user.Split('@')[0]}-password" is root here
               ssl sslcertck sslcertfile "{Dovecot.CaCertificatePath}" sslcommonname localhost
               keep fetchall no rewrite
-              bsmtp "{output}"
+              {delivery}
 
             """);
         if (!OperatingSystem.IsWindows())
@@ -198,7 +219,9 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         try
         {
             TimedRun run = await TimedRun.RunAsync("fetchmail", ["-f", rc, "-N", "-s", "-i", Path.Combine(dir, "fetchids"), "--pidfile", Path.Combine(dir, "pid")], new Dictionary<string, string> { ["HOME"] = dir });
-            int delivered = File.Exists(output) ? File.ReadLines(output).Count(l => l.StartsWith("MAIL FROM:", StringComparison.Ordinal)) : 0;
+            int delivered = maildrop
+                ? Directory.GetFiles(Path.Combine(maildir, "new")).Length
+                : File.Exists(output) ? File.ReadLines(output).Count(l => l.StartsWith("MAIL FROM:", StringComparison.Ordinal)) : 0;
             if (run.ExitCode != 0 || delivered != count)
             {
                 throw new InvalidOperationException($"fetchmail exit {run.ExitCode}, {delivered}/{count} messages: {run.StdErr}{run.StdOut}");

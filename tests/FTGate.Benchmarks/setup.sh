@@ -4,9 +4,9 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$HERE/../infra/install.sh"
-if ! command -v fetchmail >/dev/null || ! [ -x /usr/bin/time ]; then
+if ! command -v fetchmail >/dev/null || ! command -v maildrop >/dev/null || ! [ -x /usr/bin/time ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends fetchmail time
+  apt-get install -y -qq --no-install-recommends fetchmail time maildrop
 fi
 fetchmail --version 2>/dev/null | head -1 || true
