@@ -21,6 +21,9 @@ public sealed class TestPop3Faults
     /// <summary>The server has no UIDL: CAPA does not list it and the command answers <c>-ERR Unknown command: UIDL</c>.</summary>
     public bool DisableUidl { get; set; }
 
+    /// <summary>The server has no TOP: CAPA does not list it and the command answers <c>-ERR Unknown command: TOP</c>.</summary>
+    public bool DisableTop { get; set; }
+
     /// <summary>A slow server: waits this long before each response.</summary>
     public TimeSpan ResponseDelay { get; set; }
 
@@ -60,6 +63,7 @@ public sealed class TestPop3Faults
     {
         AccountNotEnabledForPop = false;
         DisableUidl = false;
+        DisableTop = false;
         ResponseDelay = TimeSpan.Zero;
         LineDelay = TimeSpan.Zero;
         Volatile.Write(ref _rejectAuthentications, 0);

@@ -122,12 +122,13 @@ internal sealed class Pop3Session : IDisposable
     private List<string> Capabilities()
     {
         bool uidl = !Faults.DisableUidl;
+        bool top = !Faults.DisableTop;
         bool stls = !_tls && !InTransaction && _server.OfferStls;
         var lines = new List<string>();
         switch (Style)
         {
             case Pop3ServerStyle.Exchange:
-                lines.Add("TOP");
+                AddIf(lines, top, "TOP");
                 AddIf(lines, uidl, "UIDL");
                 lines.Add("SASL PLAIN XOAUTH2");
                 lines.Add("USER");
@@ -138,7 +139,7 @@ internal sealed class Pop3Session : IDisposable
                 lines.Add("RESP-CODES");
                 lines.Add("EXPIRE 0");
                 lines.Add("LOGIN-DELAY 300");
-                lines.Add("TOP");
+                AddIf(lines, top, "TOP");
                 AddIf(lines, uidl, "UIDL");
                 lines.Add("X-GOOGLE-RICO");
                 AddIf(lines, stls, "STLS");
@@ -146,7 +147,7 @@ internal sealed class Pop3Session : IDisposable
                 break;
             default:
                 lines.Add("CAPA");
-                lines.Add("TOP");
+                AddIf(lines, top, "TOP");
                 AddIf(lines, uidl, "UIDL");
                 lines.Add("RESP-CODES");
                 lines.Add("PIPELINING");
@@ -517,6 +518,12 @@ internal sealed class Pop3Session : IDisposable
 
                 break;
             case "TOP":
+                if (Faults.DisableTop)
+                {
+                    await SendAsync("-ERR Unknown command: TOP", cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+
                 if (args.Length < 2 || !int.TryParse(args[1], out int bodyLines) || bodyLines < 0)
                 {
                     await SendAsync("-ERR Invalid number of lines.", cancellationToken).ConfigureAwait(false);

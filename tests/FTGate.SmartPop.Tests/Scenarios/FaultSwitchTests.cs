@@ -233,6 +233,41 @@ public sealed class FaultSwitchTests : IAsyncDisposable
         Assert.Contains("UIDL: no", capabilities.Detail, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Fetch_NoUidlAndNoTop_LeaveOnServerIsRefusedWithUidlNotSupported_DeleteModeDeliversAndDeletes()
+    {
+        (TestServerTarget target, ScenarioHarness h) = await StartAsync(Pop3ServerStyle.Dovecot);
+        target.AddMessage(target.OAuthUser, "Message-ID: <a@example.test>\nSubject: a\n\nx\n"u8.ToArray());
+        target.AddMessage(target.OAuthUser, "Message-ID: <b@example.test>\nSubject: b\n\nx\n"u8.ToArray());
+        target.Server.Faults.DisableUidl = true;
+        target.Server.Faults.DisableTop = true;
+        var sink = new MetadataSink();
+
+        FetchResult? kept = null;
+        Pop3Exception? refused = null;
+        try
+        {
+            kept = await h.Client.FetchAsync(h.Account(), sink, cancellationToken: Ct);
+        }
+        catch (Pop3Exception ex)
+        {
+            refused = ex;
+        }
+
+        string code = refused?.ErrorCode ?? kept?.Error?.ErrorCode ?? "none";
+        Assert.Equal(SmartPopErrorCodes.UidlNotSupported, code);
+        Assert.Contains("LeaveOnServer = false", refused?.Remedy ?? kept?.Error?.Remedy, StringComparison.Ordinal);
+        Assert.Empty(sink.Delivered);
+        Assert.Equal(2, (await target.ListUidlsAsync(target.OAuthUser, Ct)).Count);
+
+        FetchResult deleted = await h.Client.FetchAsync(h.Account(a => a.LeaveOnServer = false), sink, cancellationToken: Ct);
+
+        Assert.True(deleted.Completed, deleted.Error?.Message);
+        Assert.Equal((2, 2), (deleted.Delivered, deleted.Deleted));
+        Assert.Contains(deleted.Warnings, w => w.Contains("neither UIDL nor TOP", StringComparison.Ordinal));
+        Assert.Empty(await target.ListUidlsAsync(target.OAuthUser, Ct));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (IDisposable harness in _harnesses)
