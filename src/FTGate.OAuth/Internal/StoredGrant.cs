@@ -27,6 +27,26 @@ internal sealed class StoredGrant
 
     public string? TokenType { get; set; }
 
+    /// <summary>
+    /// The grant after a refresh. A rotated refresh token (a different one came back) replaces the old one and restarts its
+    /// clock; otherwise the old refresh token is kept. <paramref name="scopes"/> <see langword="null"/> keeps the granted scopes.
+    /// </summary>
+    public StoredGrant AfterRefresh(string accessToken, TimeSpan lifetime, string? refreshToken, IReadOnlyList<string>? scopes, string? tokenType, DateTimeOffset now, out bool rotated)
+    {
+        rotated = !string.IsNullOrEmpty(refreshToken) && !string.Equals(refreshToken, RefreshToken, StringComparison.Ordinal);
+        return new StoredGrant
+        {
+            UserName = UserName,
+            AccessToken = accessToken,
+            AccessTokenExpiresOn = now + lifetime,
+            RefreshToken = rotated ? refreshToken : RefreshToken,
+            RefreshTokenIssuedOn = rotated ? now : RefreshTokenIssuedOn,
+            AuthorizedOn = AuthorizedOn,
+            Scopes = scopes is null ? Scopes : [.. scopes],
+            TokenType = tokenType ?? TokenType,
+        };
+    }
+
     public override string ToString() => $"StoredGrant(user={UserName}, expires={AccessTokenExpiresOn:u}, refresh={(RefreshToken is null ? "no" : "yes")})";
 }
 

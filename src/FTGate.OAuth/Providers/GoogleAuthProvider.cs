@@ -329,18 +329,14 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             throw error;
         }
 
-        bool rotated = !string.IsNullOrEmpty(response.RefreshToken) && !string.Equals(response.RefreshToken, grant.RefreshToken, StringComparison.Ordinal);
-        var refreshed = new StoredGrant
-        {
-            UserName = grant.UserName,
-            AccessToken = response.AccessToken,
-            AccessTokenExpiresOn = now + TimeSpan.FromSeconds(response.ExpiresInSeconds ?? 3600),
-            RefreshToken = rotated ? response.RefreshToken : grant.RefreshToken,
-            RefreshTokenIssuedOn = rotated ? now : grant.RefreshTokenIssuedOn,
-            AuthorizedOn = grant.AuthorizedOn,
-            Scopes = string.IsNullOrEmpty(response.Scope) ? grant.Scopes : [.. SplitScopes(response.Scope)],
-            TokenType = response.TokenType ?? grant.TokenType,
-        };
+        StoredGrant refreshed = grant.AfterRefresh(
+            response.AccessToken,
+            TimeSpan.FromSeconds(response.ExpiresInSeconds ?? 3600),
+            response.RefreshToken,
+            string.IsNullOrEmpty(response.Scope) ? null : SplitScopes(response.Scope),
+            response.TokenType,
+            now,
+            out bool rotated);
         await _grants.SaveRefreshAsync(userName, grant.RefreshToken, refreshed, CancellationToken.None).ConfigureAwait(false);
         ProviderLog.GoogleTokenRefreshed(_logger, Name, userName, refreshed.AccessTokenExpiresOn, rotated);
         WarnIfTestingExpiryNear(refreshed);

@@ -462,18 +462,14 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
             throw error;
         }
 
-        bool rotated = !string.IsNullOrEmpty(response.RefreshToken) && !string.Equals(response.RefreshToken, grant.RefreshToken, StringComparison.Ordinal);
-        var refreshed = new StoredGrant
-        {
-            UserName = grant.UserName,
-            AccessToken = response.AccessToken!,
-            AccessTokenExpiresOn = now + TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 3600),
-            RefreshToken = rotated ? response.RefreshToken : grant.RefreshToken,
-            RefreshTokenIssuedOn = rotated ? now : grant.RefreshTokenIssuedOn,
-            AuthorizedOn = grant.AuthorizedOn,
-            Scopes = string.IsNullOrWhiteSpace(response.Scope) ? grant.Scopes : [.. response.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)],
-            TokenType = response.TokenType ?? grant.TokenType,
-        };
+        StoredGrant refreshed = grant.AfterRefresh(
+            response.AccessToken!,
+            TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 3600),
+            response.RefreshToken,
+            string.IsNullOrWhiteSpace(response.Scope) ? null : response.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            response.TokenType,
+            now,
+            out bool rotated);
         await _grants.SaveRefreshAsync(userName, grant.RefreshToken, refreshed, CancellationToken.None).ConfigureAwait(false);
         ProviderLog.OAuth2TokenRefreshed(_logger, Name, userName, refreshed.AccessTokenExpiresOn, rotated);
         return ToAccessToken(refreshed);
