@@ -53,8 +53,9 @@ internal sealed class ProviderStatusStore
     public Task RemoveAsync(string providerName, string userName, CancellationToken cancellationToken) =>
         _store.RemoveAsync(Key(providerName, userName), cancellationToken: cancellationToken);
 
-    public static AuthorizationStatus ToStatus(string providerName, string userName, ProviderStatusRecord? record, bool hasTokens)
+    public static AuthorizationStatus ToStatus(string providerName, string userName, ProviderStatusRecord? record, bool hasTokens, IReadOnlyList<string>? warnings = null)
     {
+        warnings ??= [];
         if (record is { ReauthorizationRequired: true })
         {
             return new AuthorizationStatus(providerName, userName, AuthorizationState.ReauthorizationRequired)
@@ -64,6 +65,7 @@ internal sealed class ProviderStatusStore
                 Remedy = record.Remedy,
                 AuthorizedOn = record.AuthorizedOn,
                 Scopes = record.Scopes,
+                Warnings = warnings,
             };
         }
 
@@ -72,6 +74,7 @@ internal sealed class ProviderStatusStore
             return new AuthorizationStatus(providerName, userName, AuthorizationState.NotAuthorized)
             {
                 Remedy = "Run Authorize Now for this provider.",
+                Warnings = warnings,
             };
         }
 
@@ -80,6 +83,7 @@ internal sealed class ProviderStatusStore
             AuthorizedOn = record?.AuthorizedOn,
             AccessTokenExpiresOn = record?.AccessTokenExpiresOn,
             Scopes = record?.Scopes ?? [],
+            Warnings = warnings,
         };
     }
 }

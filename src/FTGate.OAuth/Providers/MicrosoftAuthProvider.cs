@@ -316,19 +316,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             hasTokens = entry is not null && MsalCacheBlob.HasRefreshToken(entry.Value.Span, null);
         }
 
-        AuthorizationStatus status = ProviderStatusStore.ToStatus(Name, userName, record, hasTokens);
-        return SecretExpiryWarning() is { } warning
-            ? new AuthorizationStatus(Name, userName, status.State)
-            {
-                AccessTokenExpiresOn = status.AccessTokenExpiresOn,
-                AuthorizedOn = status.AuthorizedOn,
-                Scopes = status.Scopes,
-                ErrorCode = status.ErrorCode,
-                Reason = status.Reason,
-                Remedy = status.Remedy,
-                Warnings = [.. status.Warnings, warning],
-            }
-            : status;
+        return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens, SecretExpiryWarning() is { } warning ? [warning] : null);
     }
 
     /// <summary>Warns from 30 days before <see cref="MicrosoftAuthOptions.ClientSecretExpiresOn"/>.</summary>
