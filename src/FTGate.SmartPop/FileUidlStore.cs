@@ -6,10 +6,10 @@ using System.Text;
 namespace FTGate.SmartPop;
 
 /// <summary>
-/// The embedded default <see cref="IUidlStore"/>: one small text file per account in a directory. Each new UIDL is
-/// appended and flushed to disk (a torn last line after a crash is ignored on load, so at worst that one message is
-/// offered again, and the sink recognises it by UIDL); pruning rewrites the file atomically (write a temporary file,
-/// fsync, rename over the old one).
+/// The embedded default <see cref="IUidlStore"/>: one small text file per account in a directory. New UIDLs are
+/// appended and flushed to disk, one write and one flush per call. A torn last line after a crash is ignored on load, so at
+/// worst the messages of the interrupted write are offered again, and the sink recognises them by UIDL. Pruning rewrites
+/// the file atomically (write a temporary file, fsync, rename over the old one).
 /// </summary>
 /// <remarks>Safe for concurrent use within one process. Two processes must not share a directory.</remarks>
 public sealed class FileUidlStore : IUidlStore, IDisposable
@@ -52,38 +52,61 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
     }
 
     /// <inheritdoc/>
-    public async Task MarkSeenAsync(string accountName, string uidl, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
+    public Task MarkSeenAsync(string accountName, string uidl, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(uidl);
-        if (uidl.Any(c => c <= ' ' || c > '~'))
+        return MarkSeenAsync(accountName, [uidl], firstSeen, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>All the new UIDLs are appended with one write and one flush to disk.</remarks>
+    public async Task MarkSeenAsync(string accountName, IReadOnlyCollection<string> uidls, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(uidls);
+        foreach (string uidl in uidls)
         {
-            throw new ArgumentException("A UIDL consists of printable ASCII characters without spaces (RFC 1939).", nameof(uidl));
+            ArgumentException.ThrowIfNullOrEmpty(uidl, nameof(uidls));
+            if (uidl.Any(c => c <= ' ' || c > '~'))
+            {
+                throw new ArgumentException("A UIDL consists of printable ASCII characters without spaces (RFC 1939).", nameof(uidls));
+            }
         }
 
         AccountFile file = await OpenAsync(accountName, cancellationToken).ConfigureAwait(false);
         await file.Lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (file.Seen.ContainsKey(uidl))
+            string seconds = firstSeen.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            var added = new List<string>(uidls.Count);
+            var text = new StringBuilder();
+            foreach (string uidl in uidls)
+            {
+                if (!file.Seen.ContainsKey(uidl) && !added.Contains(uidl, StringComparer.Ordinal))
+                {
+                    added.Add(uidl);
+                    text.Append(seconds).Append(' ').Append(uidl).Append('\n');
+                }
+            }
+
+            if (added.Count == 0)
             {
                 return;
             }
 
-            string line = firstSeen.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) + " " + uidl + "\n";
-            byte[] bytes = Encoding.ASCII.GetBytes(line);
-            // One append handle per account for the store's lifetime (reopened after a prune replaced the file): an fsync per
-            // seen UIDL, without an open and a close around each.
+            // One append handle per account for the store's lifetime (reopened after a prune replaced the file), and one
+            // write + fsync per call: a committed batch of messages costs one flush, not one per UIDL.
             FileStream stream = file.Appender ??= new FileStream(file.Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
             if (stream.Length == 0)
             {
-                byte[] header = Encoding.ASCII.GetBytes(Header + "\n");
-                await stream.WriteAsync(header, cancellationToken).ConfigureAwait(false);
+                text.Insert(0, Header + "\n");
             }
 
-            await stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            stream.Write(Encoding.ASCII.GetBytes(text.ToString()));
             stream.Flush(flushToDisk: true);
-
-            file.Seen[uidl] = firstSeen;
+            foreach (string uidl in added)
+            {
+                file.Seen[uidl] = firstSeen;
+            }
         }
         finally
         {

@@ -19,6 +19,40 @@ public interface IMessageSink
     Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// A sink that can make several messages durable at once (group commit). SmartPop uses it when the sink offers it: each
+/// message of a downloaded batch is added, then the batch is committed with one flush, and only then are the messages
+/// recorded as seen and deleted from the server. A sink that writes one file per message saves an fsync of the folder per
+/// message and lets the files' own flushes run side by side.
+/// </summary>
+/// <remarks>
+/// <see cref="IMessageSink.DeliverAsync"/> keeps its meaning (one message, durable on return); hosts that call the sink
+/// directly need nothing else.
+/// </remarks>
+public interface IBatchingMessageSink : IMessageSink
+{
+    /// <summary>Starts a batch of one account's messages. SmartPop starts one per downloaded batch and disposes it after the commit.</summary>
+    /// <param name="accountName">The SmartPop account whose messages the batch holds.</param>
+    /// <returns>The batch; dispose it (committed or not) to release its resources.</returns>
+    IMessageSinkBatch BeginBatch(string accountName);
+}
+
+/// <summary>Messages added to a batch become durable (and visible) together, at <see cref="CommitAsync"/>.</summary>
+public interface IMessageSinkBatch : IAsyncDisposable
+{
+    /// <summary>Writes one message. It is not yet durable: nothing may treat it as delivered before the commit returns.</summary>
+    /// <param name="message">The message bytes after dot-unstuffing (CRLF line ends). Read it once; the caller disposes it.</param>
+    /// <param name="metadata">Account, UIDL and size; the account is the batch's.</param>
+    /// <param name="cancellationToken">Cancels the write; a cancelled write leaves nothing behind.</param>
+    /// <returns>A task that completes once the message is written (not yet durable).</returns>
+    Task AddAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default);
+
+    /// <summary>Makes every message added since the previous commit durable. When it throws, none of them counts as delivered.</summary>
+    /// <param name="cancellationToken">Cancels the commit.</param>
+    /// <returns>A task that completes once the added messages are durably stored.</returns>
+    Task CommitAsync(CancellationToken cancellationToken = default);
+}
+
 /// <summary>What is known about a collected message.</summary>
 public sealed class MessageMetadata
 {

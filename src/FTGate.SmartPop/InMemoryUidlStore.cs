@@ -27,6 +27,21 @@ public sealed class InMemoryUidlStore : IUidlStore
     }
 
     /// <inheritdoc/>
+    public Task MarkSeenAsync(string accountName, IReadOnlyCollection<string> uidls, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        ArgumentNullException.ThrowIfNull(uidls);
+        ConcurrentDictionary<string, DateTimeOffset> seen = _accounts.GetOrAdd(accountName, _ => new(StringComparer.Ordinal));
+        foreach (string uidl in uidls)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(uidl, nameof(uidls));
+            seen.TryAdd(uidl, firstSeen);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
     public Task<int> PruneAsync(string accountName, IReadOnlyCollection<string> onServer, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(accountName);

@@ -39,7 +39,7 @@ public sealed class MaildirMessageSinkOptions
 /// (<c>ftgate-&lt;account&gt;-&lt;hash&gt;.&lt;uidl&gt;</c>), so delivering the same message twice leaves one file: a
 /// redelivery is recognised (also after a mail reader has moved it to <c>cur/</c>) and dropped.
 /// </summary>
-public sealed class MaildirMessageSink : IMessageSink
+public sealed class MaildirMessageSink : IBatchingMessageSink
 {
     private const int BufferSize = 128 * 1024;
     private readonly MaildirMessageSinkOptions _options;
@@ -93,54 +93,151 @@ public sealed class MaildirMessageSink : IMessageSink
     }
 
     /// <inheritdoc/>
+    /// <remarks>The same as a batch of one message: written under <c>tmp/</c>, flushed, renamed into <c>new/</c>, folder flushed.</remarks>
     public async Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(metadata);
-        MaildirState state = _maildirs.GetOrAdd(GetMaildir(metadata.AccountName), static dir => new MaildirState(dir));
-        string tmp = state.Tmp;
-        string cur = state.Cur;
-
-        string fileName = GetFileName(metadata.AccountName, metadata.Uidl);
-        string target = Path.Combine(state.New, fileName);
-        if (AlreadyDelivered(target, state, fileName))
+        Batch batch = new(this, metadata.AccountName);
+        await using (batch.ConfigureAwait(false))
         {
-            return;
+            await batch.AddAsync(message, metadata, cancellationToken).ConfigureAwait(false);
+            await batch.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
 
-        string temp = Path.Combine(tmp, fileName + "." + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant());
-        try
+    /// <inheritdoc/>
+    /// <remarks>
+    /// Each added message is written under <c>tmp/</c>. The commit flushes the batch's files side by side, renames them into
+    /// <c>new/</c> and flushes <c>new/</c> once, so a batch of n messages costs n file flushes that overlap and one folder
+    /// flush instead of n of each. Disposing a batch without a commit removes its files from <c>tmp/</c>.
+    /// </remarks>
+    public IMessageSinkBatch BeginBatch(string accountName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        return new Batch(this, accountName);
+    }
+
+    /// <summary>One account's messages written to <c>tmp/</c> and not yet committed.</summary>
+    private sealed class Batch(MaildirMessageSink sink, string accountName) : IMessageSinkBatch
+    {
+        private readonly MaildirState _state = sink._maildirs.GetOrAdd(sink.GetMaildir(accountName), static dir => new MaildirState(dir));
+        private readonly List<Staged> _staged = [];
+
+        public async Task AddAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
         {
-            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
-            await using (file.ConfigureAwait(false))
+            ArgumentNullException.ThrowIfNull(message);
+            ArgumentNullException.ThrowIfNull(metadata);
+            if (!string.Equals(metadata.AccountName, accountName, StringComparison.Ordinal))
             {
-                if (_options.LineEndings == MaildirLineEndings.Crlf)
+                throw new ArgumentException($"The batch holds messages of account '{accountName}', not '{metadata.AccountName}'. Start one batch per account.", nameof(metadata));
+            }
+
+            string fileName = GetFileName(metadata.AccountName, metadata.Uidl);
+            string target = Path.Combine(_state.New, fileName);
+            if (AlreadyDelivered(target, _state, fileName) || _staged.Exists(s => s.FileName == fileName))
+            {
+                return; // a redelivery: the Maildir has it already
+            }
+
+            string temp = Path.Combine(_state.Tmp, fileName + "." + Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant());
+            var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+            try
+            {
+                // SmartPop hands over messages that are already in memory (seekable): copy them synchronously. A write into the
+                // page cache takes microseconds, and an asynchronous file write on Linux is a thread-pool hop per call.
+                bool lf = sink._options.LineEndings == MaildirLineEndings.Lf;
+                if (message.CanSeek)
                 {
-                    await message.CopyToAsync(file, BufferSize, cancellationToken).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (lf)
+                    {
+                        CopyCrlfToLf(message, file);
+                    }
+                    else
+                    {
+                        message.CopyTo(file, BufferSize);
+                    }
                 }
-                else
+                else if (lf)
                 {
                     await CopyCrlfToLfAsync(message, file, cancellationToken).ConfigureAwait(false);
                 }
-
-                file.Flush(flushToDisk: true);
+                else
+                {
+                    await message.CopyToAsync(file, BufferSize, cancellationToken).ConfigureAwait(false);
+                }
             }
-
-            if (AlreadyDelivered(target, state, fileName))
+            catch
             {
-                File.Delete(temp);
-                return;
+                await file.DisposeAsync().ConfigureAwait(false);
+                TryDelete(temp);
+                throw;
             }
 
-            File.Move(temp, target, overwrite: false);
-            state.Delivered(fileName);
-            FTGate.OAuth.Internal.DirectorySync.Flush(Path.GetDirectoryName(target)!);
+            _staged.Add(new Staged(file, temp, target, fileName));
         }
-        catch
+
+        public Task CommitAsync(CancellationToken cancellationToken = default)
         {
-            TryDelete(temp);
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_staged.Count == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            // The files' flushes run side by side (the device sees them together); then each is renamed into new/ and the
+            // folder is flushed once, which makes all the renames durable.
+            if (_staged.Count == 1)
+            {
+                _staged[0].File.Flush(flushToDisk: true);
+            }
+            else
+            {
+                Parallel.ForEach(_staged, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(_staged.Count, 8) }, static s => s.File.Flush(flushToDisk: true));
+            }
+
+            bool renamed = false;
+            foreach (Staged s in _staged)
+            {
+                // A failure here leaves the rest to DisposeAsync (their files are removed from tmp/); the renamed ones are
+                // in new/ and a redelivery of them is recognised.
+                s.File.Dispose();
+                try
+                {
+                    File.Move(s.Temp, s.Target, overwrite: false);
+                    renamed = true;
+                }
+                catch (IOException) when (File.Exists(s.Target))
+                {
+                    TryDelete(s.Temp); // delivered meanwhile by another fetch of the same account: keep the first
+                }
+
+                _state.Delivered(s.FileName);
+            }
+
+            _staged.Clear();
+            if (renamed)
+            {
+                _state.FlushNew();
+            }
+
+            return Task.CompletedTask;
         }
+
+        public ValueTask DisposeAsync()
+        {
+            foreach (Staged s in _staged)
+            {
+                s.File.Dispose();
+                TryDelete(s.Temp);
+            }
+
+            _staged.Clear();
+            return ValueTask.CompletedTask;
+        }
+
+        private sealed record Staged(FileStream File, string Temp, string Target, string FileName);
     }
 
     private static bool AlreadyDelivered(string target, MaildirState state, string fileName) =>
@@ -223,6 +320,31 @@ public sealed class MaildirMessageSink : IMessageSink
         }
     }
 
+    private static void CopyCrlfToLf(Stream source, Stream destination)
+    {
+        byte[] input = ArrayPool<byte>.Shared.Rent(BufferSize);
+        byte[] output = ArrayPool<byte>.Shared.Rent(BufferSize + 1);
+        bool pendingCr = false;
+        try
+        {
+            int read;
+            while ((read = source.Read(input, 0, BufferSize)) > 0)
+            {
+                destination.Write(output, 0, CrlfToLf(input.AsSpan(0, read), output, ref pendingCr));
+            }
+
+            if (pendingCr)
+            {
+                destination.WriteByte((byte)'\r');
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(output);
+        }
+    }
+
     private static async Task CopyCrlfToLfAsync(Stream source, Stream destination, CancellationToken cancellationToken)
     {
         byte[] input = ArrayPool<byte>.Shared.Rent(BufferSize);
@@ -233,30 +355,8 @@ public sealed class MaildirMessageSink : IMessageSink
             int read;
             while ((read = await source.ReadAsync(input.AsMemory(0, BufferSize), cancellationToken).ConfigureAwait(false)) > 0)
             {
-                int o = 0;
-                for (int i = 0; i < read; i++)
-                {
-                    byte b = input[i];
-                    if (pendingCr)
-                    {
-                        pendingCr = false;
-                        if (b != (byte)'\n')
-                        {
-                            output[o++] = (byte)'\r'; // a bare CR is kept
-                        }
-                    }
-
-                    if (b == (byte)'\r')
-                    {
-                        pendingCr = true;
-                    }
-                    else
-                    {
-                        output[o++] = b;
-                    }
-                }
-
-                await destination.WriteAsync(output.AsMemory(0, o), cancellationToken).ConfigureAwait(false);
+                int length = CrlfToLf(input.AsSpan(0, read), output, ref pendingCr);
+                await destination.WriteAsync(output.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
             }
 
             if (pendingCr)
@@ -269,5 +369,50 @@ public sealed class MaildirMessageSink : IMessageSink
             ArrayPool<byte>.Shared.Return(input);
             ArrayPool<byte>.Shared.Return(output);
         }
+    }
+
+    /// <summary>
+    /// Converts one chunk: every CR LF becomes LF, every other byte (a bare CR too) is kept. A CR at the end of the chunk is
+    /// held back in <paramref name="pendingCr"/> until the next byte is known. <paramref name="output"/> holds at least
+    /// <c>input.Length + 1</c> bytes. The search for CR is vectorised (IndexOf), the runs between are block copies.
+    /// </summary>
+    internal static int CrlfToLf(ReadOnlySpan<byte> input, Span<byte> output, ref bool pendingCr)
+    {
+        int o = 0;
+        if (pendingCr && !input.IsEmpty)
+        {
+            pendingCr = false;
+            if (input[0] != (byte)'\n')
+            {
+                output[o++] = (byte)'\r'; // a bare CR is kept
+            }
+        }
+
+        while (!input.IsEmpty)
+        {
+            int cr = input.IndexOf((byte)'\r');
+            if (cr < 0)
+            {
+                input.CopyTo(output[o..]);
+                return o + input.Length;
+            }
+
+            input[..cr].CopyTo(output[o..]);
+            o += cr;
+            if (cr + 1 == input.Length)
+            {
+                pendingCr = true;
+                return o;
+            }
+
+            if (input[cr + 1] != (byte)'\n')
+            {
+                output[o++] = (byte)'\r'; // a bare CR is kept
+            }
+
+            input = input[(cr + 1)..];
+        }
+
+        return o;
     }
 }

@@ -135,6 +135,13 @@ public sealed class SmartPopClient : ISmartPopClient
             // in flight on the connection during delivery, DELEs are sent after the downloads, before QUIT: POP3 commits
             // DELE only at QUIT, so what the server ends up deleting is the same.
             var deletes = new List<int>();
+            void DeliveryFailed(Exception ex, ListedMessage m)
+            {
+                Log.DeliveryFailed(_logger, ex, name, m.Uidl);
+                SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(name), SmartPopMetrics.Kind("delivery"));
+                failures.Add(new MessageFailure { Uidl = m.Uidl, Size = m.Size, ErrorCode = SmartPopErrorCodes.DeliveryFailed, Message = $"The sink failed ({ex.GetType().Name}: {ex.Message}); the message stays on the server and unseen." });
+            }
+
             Task<BatchDownload>? next = batches.Count > 0 ? DownloadAsync(connection, name, batches[0], cancellationToken) : null;
             try
             {
@@ -173,6 +180,11 @@ public sealed class SmartPopClient : ISmartPopClient
                     IReadOnlyList<Stream> streams = current.Streams!;
                     using (current.Lease)
                     {
+                        // A batching sink (the Maildir sink) gets every message of the batch, then one commit; otherwise each
+                        // message is delivered (durably) on its own. Either way the seen records follow in one write, and
+                        // only then may the messages be deleted from the server.
+                        IMessageSinkBatch? sinkBatch = (sink as IBatchingMessageSink)?.BeginBatch(name);
+                        var accepted = new List<(ListedMessage Message, MessageMetadata Metadata)>(batch.Count);
                         int i = 0;
                         try
                         {
@@ -181,11 +193,18 @@ public sealed class SmartPopClient : ISmartPopClient
                                 ListedMessage m = batch[i];
                                 Stream stream = streams[i];
                                 var metadata = new MessageMetadata(name, m.Uidl, m.Size, _time.GetUtcNow(), synthetic);
-                                bool ok = false;
                                 try
                                 {
-                                    await sink.DeliverAsync(stream, metadata, cancellationToken).ConfigureAwait(false);
-                                    ok = true;
+                                    if (sinkBatch is not null)
+                                    {
+                                        await sinkBatch.AddAsync(stream, metadata, cancellationToken).ConfigureAwait(false);
+                                    }
+                                    else
+                                    {
+                                        await sink.DeliverAsync(stream, metadata, cancellationToken).ConfigureAwait(false);
+                                    }
+
+                                    accepted.Add((m, metadata));
                                 }
                                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                                 {
@@ -193,9 +212,7 @@ public sealed class SmartPopClient : ISmartPopClient
                                 }
                                 catch (Exception ex)
                                 {
-                                    Log.DeliveryFailed(_logger, ex, name, m.Uidl);
-                                    SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(name), SmartPopMetrics.Kind("delivery"));
-                                    failures.Add(new MessageFailure { Uidl = m.Uidl, Size = m.Size, ErrorCode = SmartPopErrorCodes.DeliveryFailed, Message = $"The sink failed ({ex.GetType().Name}: {ex.Message}); the message stays on the server and unseen." });
+                                    DeliveryFailed(ex, m);
                                 }
                                 finally
                                 {
@@ -207,27 +224,50 @@ public sealed class SmartPopClient : ISmartPopClient
                                     i++;
                                     break;
                                 }
+                            }
 
-                                handled++;
-                                if (!ok)
+                            if (sinkBatch is not null && accepted.Count > 0)
+                            {
+                                try
                                 {
-                                    Report(progress, name, FetchStage.Downloading, plan.Download.Count, handled, bytes, m.Uidl);
-                                    continue;
+                                    // Also when cancelled: what was written completely is committed (graceful shutdown).
+                                    await sinkBatch.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                                 }
+                                catch (Exception ex)
+                                {
+                                    foreach ((ListedMessage m, _) in accepted)
+                                    {
+                                        DeliveryFailed(ex, m);
+                                    }
 
-                                // Durable first: the seen record must not be lost to a shutdown that begins now.
-                                await _uidls.MarkSeenAsync(name, m.Uidl, metadata.CollectedAt, CancellationToken.None).ConfigureAwait(false);
+                                    accepted.Clear();
+                                }
+                            }
+
+                            if (accepted.Count > 0)
+                            {
+                                // Durable first: the seen records must not be lost to a shutdown that begins now.
+                                await _uidls.MarkSeenAsync(name, accepted.ConvertAll(a => a.Message.Uidl), accepted[0].Metadata.CollectedAt, CancellationToken.None).ConfigureAwait(false);
+                            }
+
+                            foreach ((ListedMessage m, MessageMetadata metadata) in accepted)
+                            {
                                 delivered++;
                                 bytes += m.Size;
                                 SmartPopMetrics.Messages.Add(1, SmartPopMetrics.Account(name));
                                 SmartPopMetrics.Bytes.Add(m.Size, SmartPopMetrics.Account(name));
                                 Log.MessageDelivered(_logger, name, m.Uidl, m.Size);
-                                Report(progress, name, FetchStage.Downloading, plan.Download.Count, handled, bytes, m.Uidl);
-
                                 if (FetchPlanner.ShouldDelete(metadata.CollectedAt, account, metadata.CollectedAt))
                                 {
                                     deletes.Add(m.Index);
                                 }
+                            }
+
+                            int processed = cancelled ? i - 1 : i;
+                            if (processed > 0)
+                            {
+                                handled += processed;
+                                Report(progress, name, FetchStage.Downloading, plan.Download.Count, handled, bytes, batch[processed - 1].Uidl);
                             }
                         }
                         finally
@@ -236,9 +276,13 @@ public sealed class SmartPopClient : ISmartPopClient
                             {
                                 await streams[i].DisposeAsync().ConfigureAwait(false);
                             }
+
+                            if (sinkBatch is not null)
+                            {
+                                await sinkBatch.DisposeAsync().ConfigureAwait(false);
+                            }
                         }
                     }
-
                     if (cancelled)
                     {
                         break;

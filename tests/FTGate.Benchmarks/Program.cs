@@ -27,6 +27,7 @@ switch (command)
             FTGate benchmarks (issue 8). Commands:
               micro [BenchmarkDotNet args, e.g. --filter '*']   token hit, XOAUTH2 initial response, 100k UIDL diff, FileTokenStore
               fetch [--messages 2000] [--runs 3] [--seed 42]     SmartPop vs raw MailKit vs fetchmail on a seeded corpus (child processes)
+                    [--only name,name]                           only these contenders (names as printed; no ratios)
               large [--runs 3]                                   one 50 MB message: peak RSS over idle (child process)
               concurrent [--runs 3]                              8 accounts x 20 MB at once under a 64 MB budget (child process)
               distance [--messages 500] [--delay 10] [--runs 3]  SmartPop vs one-RETR-at-a-time through a delaying proxy
@@ -66,7 +67,9 @@ else
     bool all = command == "macro";
     if (all || command == "fetch")
     {
-        await fetch.CorpusAsync(Opt("messages", 2000), Opt("runs", 3), Opt("seed", 42));
+        int onlyAt = Array.IndexOf(rest, "--only");
+        HashSet<string>? only = onlyAt >= 0 && onlyAt + 1 < rest.Length ? [.. rest[onlyAt + 1].Split(',')] : null;
+        await fetch.CorpusAsync(Opt("messages", 2000), Opt("runs", 3), Opt("seed", 42), only);
     }
 
     if (all || command == "large")

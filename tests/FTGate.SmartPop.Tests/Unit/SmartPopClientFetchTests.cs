@@ -83,7 +83,7 @@ public sealed class SmartPopClientFetchTests
         var trackingStore = new Mock<IUidlStore>(MockBehavior.Strict);
         trackingStore.Setup(s => s.PruneAsync("acct", It.IsAny<IReadOnlyCollection<string>>(), It.IsAny<CancellationToken>())).ReturnsAsync(0);
         trackingStore.Setup(s => s.GetSeenAsync("acct", It.IsAny<CancellationToken>())).ReturnsAsync(new Dictionary<string, DateTimeOffset>());
-        trackingStore.Setup(s => s.MarkSeenAsync("acct", "u1", It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
+        trackingStore.Setup(s => s.MarkSeenAsync("acct", It.Is<IReadOnlyCollection<string>>(u => u.SequenceEqual(new[] { "u1" })), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
             .Callback(() => order.Add("seen:" + string.Join(' ', connection.Journal)))
             .Returns(Task.CompletedTask);
         SmartPopClient client = TestAccounts.Client(registry.Object, trackingStore.Object, new FakeFactory(() => connection));
