@@ -7,7 +7,7 @@ namespace FTGate.SmartPop;
 
 /// <summary>
 /// The embedded default <see cref="IUidlStore"/>: one small text file per account in a directory. New UIDLs are
-/// appended and flushed to disk, one write and one flush per call. A torn last line after a crash is ignored on load, so at
+/// appended and flushed to disk, one write and one flush per call. A torn last line after a crash is cut off on load, so at
 /// worst the messages of the interrupted write are offered again, and the sink recognises them by UIDL. Pruning rewrites
 /// the file atomically (write a temporary file, fsync, rename over the old one).
 /// </summary>
@@ -197,6 +197,12 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
                 {
                     string content = await File.ReadAllTextAsync(file.Path, Encoding.ASCII, cancellationToken).ConfigureAwait(false);
                     Parse(content, file.Seen);
+                    if (content.Length > 0 && content[^1] != '\n')
+                    {
+                        // A torn last line (a crash during an append): cut it off before anything is appended, or the next
+                        // line would complete it and a truncated UIDL would be read as seen.
+                        TruncateTornLine(file.Path, content.LastIndexOf('\n') + 1);
+                    }
                 }
 
                 file.Loaded = true;
@@ -208,6 +214,13 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
         }
 
         return file;
+    }
+
+    private static void TruncateTornLine(string path, long length)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        stream.SetLength(length); // ASCII: one char per byte
+        stream.Flush(flushToDisk: true);
     }
 
     private static void Parse(string content, Dictionary<string, DateTimeOffset> seen)

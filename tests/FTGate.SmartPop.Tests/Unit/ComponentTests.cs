@@ -154,8 +154,21 @@ public sealed class UidlStoreTests
                 IReadOnlyDictionary<string, DateTimeOffset> seen = await store.GetSeenAsync("Acct One");
                 Assert.Equal(["u1", "u2"], seen.Keys.Order());
                 Assert.Equal(T, seen["u1"]);
-                Assert.Equal(1, await store.PruneAsync("Acct One", ["u2", "u3"]));
-                Assert.Empty(await store.GetSeenAsync("other"));
+                await store.MarkSeenAsync("other", "o1", T); // the other account's file is unaffected by the torn line
+            }
+
+            using (var store = new FileUidlStore(dir))
+            {
+                // The next append after a torn line starts on a line of its own: u3 is recorded, the torn text is not.
+                await store.MarkSeenAsync("Acct One", "u3", T);
+            }
+
+            using (var store = new FileUidlStore(dir))
+            {
+                Assert.Equal(["u1", "u2", "u3"], (await store.GetSeenAsync("Acct One")).Keys.Order());
+                Assert.Equal(2, await store.PruneAsync("Acct One", ["u2"]));
+                Assert.Single(await store.GetSeenAsync("other"));
+                Assert.Empty(await store.GetSeenAsync("nobody"));
             }
 
             using (var store = new FileUidlStore(dir))
