@@ -144,29 +144,7 @@ public sealed class MaildirMessageSink : IBatchingMessageSink
             var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.None);
             try
             {
-                // SmartPop hands over messages that are already in memory (seekable): copy them synchronously. A write into the
-                // page cache takes microseconds, and an asynchronous file write on Linux is a thread-pool hop per call.
-                bool lf = sink._options.LineEndings == MaildirLineEndings.Lf;
-                if (message.CanSeek)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (lf)
-                    {
-                        CopyCrlfToLf(message, file);
-                    }
-                    else
-                    {
-                        message.CopyTo(file, BufferSize);
-                    }
-                }
-                else if (lf)
-                {
-                    await CopyCrlfToLfAsync(message, file, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await message.CopyToAsync(file, BufferSize, cancellationToken).ConfigureAwait(false);
-                }
+                await CopyAsync(message, file, sink._options.LineEndings == MaildirLineEndings.Lf, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -320,17 +298,31 @@ public sealed class MaildirMessageSink : IBatchingMessageSink
         }
     }
 
-    private static void CopyCrlfToLf(Stream source, Stream destination)
+    /// <summary>
+    /// Copies a message into the file, converting CRLF to LF when <paramref name="lf"/>. SmartPop hands over messages that
+    /// are already in memory (seekable): they are read synchronously. The file is always written synchronously: a write
+    /// into the page cache takes microseconds, and an asynchronous file write on Linux is a thread-pool hop per call.
+    /// </summary>
+    private static async Task CopyAsync(Stream source, Stream destination, bool lf, CancellationToken cancellationToken)
     {
+        bool synchronous = source.CanSeek;
         byte[] input = ArrayPool<byte>.Shared.Rent(BufferSize);
-        byte[] output = ArrayPool<byte>.Shared.Rent(BufferSize + 1);
+        byte[] output = lf ? ArrayPool<byte>.Shared.Rent(BufferSize + 1) : input;
         bool pendingCr = false;
         try
         {
-            int read;
-            while ((read = source.Read(input, 0, BufferSize)) > 0)
+            while (true)
             {
-                destination.Write(output, 0, CrlfToLf(input.AsSpan(0, read), output, ref pendingCr));
+                cancellationToken.ThrowIfCancellationRequested();
+                int read = synchronous
+                    ? source.Read(input, 0, BufferSize)
+                    : await source.ReadAsync(input.AsMemory(0, BufferSize), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                destination.Write(output, 0, lf ? CrlfToLf(input.AsSpan(0, read), output, ref pendingCr) : read);
             }
 
             if (pendingCr)
@@ -341,33 +333,10 @@ public sealed class MaildirMessageSink : IBatchingMessageSink
         finally
         {
             ArrayPool<byte>.Shared.Return(input);
-            ArrayPool<byte>.Shared.Return(output);
-        }
-    }
-
-    private static async Task CopyCrlfToLfAsync(Stream source, Stream destination, CancellationToken cancellationToken)
-    {
-        byte[] input = ArrayPool<byte>.Shared.Rent(BufferSize);
-        byte[] output = ArrayPool<byte>.Shared.Rent(BufferSize + 1);
-        bool pendingCr = false;
-        try
-        {
-            int read;
-            while ((read = await source.ReadAsync(input.AsMemory(0, BufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            if (lf)
             {
-                int length = CrlfToLf(input.AsSpan(0, read), output, ref pendingCr);
-                await destination.WriteAsync(output.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                ArrayPool<byte>.Shared.Return(output);
             }
-
-            if (pendingCr)
-            {
-                await destination.WriteAsync(new byte[] { (byte)'\r' }, cancellationToken).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(input);
-            ArrayPool<byte>.Shared.Return(output);
         }
     }
 

@@ -12,9 +12,9 @@ namespace FTGate.SmartPop;
 /// <summary>
 /// The POP3 collector (on MailKit). Exactly-once by construction: UIDL + LIST minus the seen set; a message is recorded
 /// as seen only after the sink returns (for an <see cref="IBatchingMessageSink"/>, after its batch is committed), DELE
-/// only after that, QUIT at the end. Memory is bounded by the account's size
-/// limit and by a byte budget shared by every fetch in the process: each RETR (or pipelined batch of small messages)
-/// waits for budget first, because MailKit buffers retrieved messages whole.
+/// only after that, QUIT at the end. Memory is bounded by the account's size limit and by a byte budget shared by every
+/// fetch in the process: each RETR (or pipelined batch of small messages) waits for budget first, because MailKit buffers
+/// retrieved messages whole.
 /// </summary>
 public sealed class SmartPopClient : ISmartPopClient
 {

@@ -146,6 +146,66 @@ public sealed class GroupCommitTests
         }
     }
 
+    [Theory]
+    [InlineData(MaildirLineEndings.Lf, "a\nb\rc\n\nend\r")]
+    [InlineData(MaildirLineEndings.Crlf, "a\r\nb\rc\r\n\r\nend\r")]
+    public async Task DeliverAsync_NonSeekableSourceReadInSmallPieces_IsCopiedExactly(MaildirLineEndings endings, string expected)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sp-gc-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var sink = new MaildirMessageSink(new MaildirMessageSinkOptions { Directory = dir, LineEndings = endings });
+            using var source = new TrickleStream("a\r\nb\rc\r\n\r\nend\r"u8.ToArray());
+            await sink.DeliverAsync(source, new MessageMetadata("acct", "u1", 15, T), TestContext.Current.CancellationToken);
+
+            Assert.Equal(expected, await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(Path.Combine(dir, "new"))), TestContext.Current.CancellationToken));
+            Assert.True(source.ReadAsynchronously);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>A network-like stream: not seekable, returns at most 2 bytes per read, records how it was read.</summary>
+    private sealed class TrickleStream(byte[] data) : Stream
+    {
+        private int _position;
+
+        public bool ReadAsynchronously { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new InvalidOperationException("A non-seekable source is read asynchronously.");
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            ReadAsynchronously = true;
+            int n = Math.Min(Math.Min(2, buffer.Length), data.Length - _position);
+            data.AsSpan(_position, n).CopyTo(buffer.Span);
+            _position += n;
+            return ValueTask.FromResult(n);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
     [Fact]
     public void CrlfToLf_AnyChunking_GivesTheSameBytesAsTheByteByByteRule()
     {
