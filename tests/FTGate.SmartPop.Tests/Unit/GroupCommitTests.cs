@@ -128,6 +128,34 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
+    public async Task MaildirBatch_CommitFails_Throws_AndDisposeLeavesTmpClean()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "sp-gc-" + Guid.NewGuid().ToString("N"));
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        try
+        {
+            var sink = new MaildirMessageSink(dir);
+            IMessageSinkBatch batch = sink.BeginBatch("acct");
+            await using (batch)
+            {
+                await batch.AddAsync(new MemoryStream("a\r\n"u8.ToArray()), new MessageMetadata("acct", "u1", 3, T), ct);
+                await batch.AddAsync(new MemoryStream("b\r\n"u8.ToArray()), new MessageMetadata("acct", "u2", 3, T), ct);
+
+                // new/ is gone and a file stands in its place (works as root too, unlike taking permissions away).
+                Directory.Delete(Path.Combine(dir, "new"));
+                await File.WriteAllTextAsync(Path.Combine(dir, "new"), "not a folder", ct);
+                await Assert.ThrowsAnyAsync<IOException>(() => batch.CommitAsync(ct));
+            }
+
+            Assert.Empty(Directory.GetFiles(Path.Combine(dir, "tmp")));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task MaildirBatch_OtherAccountsMessage_IsRefusedWithBothNames()
     {
         string dir = Path.Combine(Path.GetTempPath(), "sp-gc-" + Guid.NewGuid().ToString("N"));
