@@ -228,22 +228,81 @@ internal sealed class CuttingProxy : IAsyncDisposable
     }
 }
 
-/// <summary>Counts deliveries per UIDL and forwards to an inner sink.</summary>
-internal sealed class CountingSink(IMessageSink inner, Func<MessageMetadata, bool>? fail = null) : IMessageSink
+/// <summary>
+/// Counts deliveries per UIDL and forwards to an inner sink. It offers batches (group commit) and passes them to the inner
+/// sink's batches when the inner sink has them (the Maildir sink does), so the scenario suites run SmartPop's batch path.
+/// </summary>
+internal sealed class CountingSink(IMessageSink inner, Func<MessageMetadata, bool>? fail = null) : IBatchingMessageSink
 {
+    private readonly IMessageSink _inner = inner;
+    private readonly Func<MessageMetadata, bool>? _fail = fail;
+
     public Dictionary<string, int> Count { get; } = [];
+
+    /// <summary>Batches committed (a batch of one per <see cref="DeliverAsync"/> call).</summary>
+    public int Commits { get; private set; }
+
+    /// <summary>When set, every batch commit throws it (after the inner sink's files were written, before its commit).</summary>
+    public Exception? CommitFailure { get; set; }
 
     public async Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
     {
-        if (fail?.Invoke(metadata) == true)
+        await using IMessageSinkBatch batch = BeginBatch(metadata.AccountName);
+        await batch.AddAsync(message, metadata, cancellationToken);
+        await batch.CommitAsync(cancellationToken);
+    }
+
+    public IMessageSinkBatch BeginBatch(string accountName) =>
+        new Batch(this, (_inner as IBatchingMessageSink)?.BeginBatch(accountName));
+
+    private sealed class Batch(CountingSink owner, IMessageSinkBatch? innerBatch) : IMessageSinkBatch
+    {
+        private readonly List<string> _added = [];
+
+        public async Task AddAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
         {
-            throw new IOException("sink refused " + metadata.Uidl);
+            if (owner._fail?.Invoke(metadata) == true)
+            {
+                throw new IOException("sink refused " + metadata.Uidl);
+            }
+
+            if (innerBatch is not null)
+            {
+                await innerBatch.AddAsync(message, metadata, cancellationToken);
+            }
+            else
+            {
+                await owner._inner.DeliverAsync(message, metadata, cancellationToken);
+            }
+
+            _added.Add(metadata.Uidl);
         }
 
-        await inner.DeliverAsync(message, metadata, cancellationToken);
-        lock (Count)
+        public async Task CommitAsync(CancellationToken cancellationToken = default)
         {
-            Count[metadata.Uidl] = Count.GetValueOrDefault(metadata.Uidl) + 1;
+            if (owner.CommitFailure is { } failure)
+            {
+                throw failure;
+            }
+
+            if (innerBatch is not null)
+            {
+                await innerBatch.CommitAsync(cancellationToken);
+            }
+
+            lock (owner.Count)
+            {
+                foreach (string uidl in _added)
+                {
+                    owner.Count[uidl] = owner.Count.GetValueOrDefault(uidl) + 1;
+                }
+
+                owner.Commits++;
+            }
+
+            _added.Clear();
         }
+
+        public ValueTask DisposeAsync() => innerBatch?.DisposeAsync() ?? ValueTask.CompletedTask;
     }
 }

@@ -69,7 +69,37 @@ public abstract class SmartPopScenarios : IAsyncDisposable
         Assert.True(second.Completed);
         Assert.Equal((3, 0, 0, 0), (second.Listed, second.New, second.Delivered, second.Deleted));
         Assert.All(sink.Count.Values, n => Assert.Equal(1, n));
+        Assert.Equal(1, sink.Commits); // both servers offer PIPELINING: the 3 small messages are one batch, one group commit
         Assert.Equal(3, (await target.ListUidlsAsync(target.OAuthUser, Ct)).Count); // LeaveOnServer (the default) keeps them
+    }
+
+    [Fact]
+    public async Task Fetch_BatchCommitFails_NothingIsSeenOrDeleted_AndTheNextFetchDeliversEachOnce()
+    {
+        (IPop3Target target, ScenarioHarness h) = await StartAsync();
+        List<string> uidls = AddMessages(target, 3);
+        string maildir = Infra.NewTempDirectory("sc-md");
+        var sink = new CountingSink(new MaildirMessageSink(maildir)) { CommitFailure = new IOException("No space left on device") };
+        SmartPopAccount account = h.Account(a => a.LeaveOnServer = false);
+
+        FetchResult failing = await h.Client.FetchAsync(account, sink, cancellationToken: Ct);
+
+        Assert.True(failing.Completed);
+        Assert.Equal((0, 0), (failing.Delivered, failing.Deleted));
+        Assert.Equal(uidls.Order(), failing.Failures.Select(f => f.Uidl).Order());
+        Assert.All(failing.Failures, f => Assert.Equal(SmartPopErrorCodes.DeliveryFailed, f.ErrorCode));
+        Assert.Empty(await h.Store.GetSeenAsync(account.Name, Ct));
+        Assert.Equal(uidls.Order(), (await target.ListUidlsAsync(target.OAuthUser, Ct)).Order());
+        Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "new")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(maildir, "tmp"))); // the uncommitted batch was discarded
+
+        sink.CommitFailure = null;
+        FetchResult next = await h.Client.FetchAsync(account, sink, cancellationToken: Ct);
+
+        Assert.Equal((3, 3), (next.Delivered, next.Deleted));
+        Assert.All(uidls, u => Assert.Equal(1, sink.Count[u]));
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(maildir, "new")).Length);
+        Assert.Empty(await target.ListUidlsAsync(target.OAuthUser, Ct));
     }
 
     [Fact]
