@@ -51,7 +51,7 @@ public sealed class SmartPopServiceTests
                 return Ok(a.Name);
             });
         SmartPopAccount[] accounts = Enumerable.Range(0, 10).Select(i => Account("a" + i)).ToArray();
-        using SmartPopService service = Service(client.Object, accounts, options: new SmartPopOptions { MaxConcurrentFetches = maxConcurrent, MaxConnectionsPerHost = perHost });
+        SmartPopService service = Service(client.Object, accounts, options: new SmartPopOptions { MaxConcurrentFetches = maxConcurrent, MaxConnectionsPerHost = perHost });
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await WaitUntilAsync(() => Volatile.Read(ref started) == expectedPeak);
@@ -80,7 +80,7 @@ public sealed class SmartPopServiceTests
         var registry = new Mock<IAuthProviderRegistry>();
         IAuthProvider? found = provider.Object;
         registry.Setup(r => r.TryGet("prov", out found)).Returns(true);
-        using SmartPopService service = Service(client.Object, [Account("a")], registry.Object);
+        SmartPopService service = Service(client.Object, [Account("a")], registry.Object);
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await WaitUntilAsync(() => service.GetStatus()[0].State == SmartPopAccountState.Paused);
@@ -106,7 +106,7 @@ public sealed class SmartPopServiceTests
         var client = new Mock<ISmartPopClient>(MockBehavior.Strict);
         client.Setup(c => c.FetchAsync(It.IsAny<SmartPopAccount>(), _sink.Object, null, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new TransientAuthorizationException("throttled", "prov", TimeSpan.FromHours(2)));
-        using SmartPopService service = Service(client.Object, [Account("a")]);
+        SmartPopService service = Service(client.Object, [Account("a")]);
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await WaitUntilAsync(() => service.GetStatus()[0].State == SmartPopAccountState.BackingOff);
@@ -121,7 +121,7 @@ public sealed class SmartPopServiceTests
     [Fact]
     public void Backoff_GrowsExponentiallyAndIsCapped()
     {
-        using SmartPopService service = Service(Mock.Of<ISmartPopClient>(), [], options: new SmartPopOptions { MaxBackoff = TimeSpan.FromMinutes(30) });
+        SmartPopService service = Service(Mock.Of<ISmartPopClient>(), [], options: new SmartPopOptions { MaxBackoff = TimeSpan.FromMinutes(30) });
         SmartPopAccount account = Account("a");
 
         TimeSpan first = service.Backoff(account, 1);
@@ -158,7 +158,7 @@ public sealed class SmartPopServiceTests
 
                 return Ok(a.Name);
             });
-        using SmartPopService service = Service(client.Object, [Account("a")]);
+        SmartPopService service = Service(client.Object, [Account("a")]);
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
@@ -174,7 +174,7 @@ public sealed class SmartPopServiceTests
         var client = new Mock<ISmartPopClient>(MockBehavior.Strict);
         SmartPopAccount disabled = Account("off");
         disabled.Enabled = false;
-        using SmartPopService service = Service(client.Object, [disabled]);
+        SmartPopService service = Service(client.Object, [disabled]);
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await WaitUntilAsync(() => service.GetStatus()[0].State == SmartPopAccountState.Disabled);
