@@ -4,13 +4,23 @@ namespace FTGate.OAuth.Internal;
 
 /// <summary>
 /// Makes a rename durable: after <c>rename(2)</c> the new directory entry is only on disk once the directory itself is
-/// fsync'ed. .NET has no API for that, so on Unix this opens the directory read-only and calls <c>fsync</c>; elsewhere (and
+/// fsync'ed. .NET has no API for that, so on Linux this opens the directory read-only and calls <c>fsync</c>; elsewhere (and
 /// if the call fails) it does nothing — the file's own data was already flushed.
 /// </summary>
 internal static partial class DirectorySync
 {
     private const int ReadOnly = 0;
-    private const int Directory = 0x10000; // O_DIRECTORY on Linux
+
+    /// <summary>
+    /// Linux's <c>O_DIRECTORY</c> for the running architecture (its value differs: on arm64 the x86-64 value would mean
+    /// <c>O_DIRECT</c>). Zero where it is not known: opening read-only without it still works for a directory.
+    /// </summary>
+    internal static readonly int Directory = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 or Architecture.S390x or Architecture.LoongArch64 => 0x10000, // 0200000
+        Architecture.Arm64 or Architecture.Arm or Architecture.Armv6 or Architecture.Ppc64le => 0x4000, // 040000
+        _ => 0,
+    };
 
     public static void Flush(string directory)
     {
