@@ -45,6 +45,15 @@ public sealed class DocsSnippetTests
         }
     }
 
+    [Theory]
+    [InlineData("docs/testing.md", "tests/FTGate.Docs.Tests/Examples/FetchFromTestPop3ServerTests.cs")]
+    public void Docs_ShowTheExampleThatRunsHere_Verbatim(string doc, string example)
+    {
+        string expected = File.ReadAllText(Path.Combine(Snippet.Root, example)).ReplaceLineEndings("\n").Trim();
+
+        Assert.True(Snippet.Read(doc).Any(s => s.Code.ReplaceLineEndings("\n").Trim() == expected), $"{doc} must show {example} exactly as it is (it is the test that runs): copy the file into the C# block.");
+    }
+
     [Fact]
     public void Exclusions_AreRareAndSayWhy()
     {

@@ -168,27 +168,26 @@ public static class SnippetCompiler
                     continue;
                 }
 
+                // A package's dependencies (deps.json leaves out those the shared framework provides) and the assemblies its
+                // assemblies reference (which covers those).
+                IEnumerable<string> assemblies = [name];
                 if (_libraries.TryGetValue(name, out var library))
                 {
-                    foreach (string assembly in library.Assemblies.Append(name))
-                    {
-                        if (trusted.TryGetValue(assembly, out string? file))
-                        {
-                            files.Add(file);
-                        }
-                    }
-
+                    assemblies = library.Assemblies.Append(name);
                     foreach (string dependency in library.Dependencies)
                     {
                         pending.Push(dependency);
                     }
                 }
-                else if (trusted.TryGetValue(name, out string? file))
+
+                foreach (string assembly in assemblies)
                 {
-                    files.Add(file);
-                    foreach (string dependency in FrameworkDependencies(file))
+                    if (trusted.TryGetValue(assembly, out string? file) && files.Add(file))
                     {
-                        pending.Push(dependency);
+                        foreach (string reference in AssemblyReferences(file))
+                        {
+                            pending.Push(reference);
+                        }
                     }
                 }
             }
@@ -196,8 +195,8 @@ public static class SnippetCompiler
             return files;
         }
 
-        /// <summary>For an assembly of a shared framework (no deps.json entry): the assemblies it references.</summary>
-        private static IEnumerable<string> FrameworkDependencies(string file)
+        /// <summary>The names of the assemblies an assembly references.</summary>
+        private static IEnumerable<string> AssemblyReferences(string file)
         {
             using var stream = File.OpenRead(file);
             using var pe = new System.Reflection.PortableExecutable.PEReader(stream);
