@@ -64,7 +64,7 @@ internal static class FetchCommand
             context.Console.Error.WriteLine("error: " + error.Message.ReplaceLineEndings(" "));
             if (error.Remedy is { } remedy)
             {
-                context.Console.Error.WriteLine("fix: " + remedy);
+                context.Console.Error.WriteLine("fix: " + CliErrors.InCliWords(remedy, account.AuthProvider));
             }
 
             return CliErrors.ExitCodeOf(error.ErrorCode);

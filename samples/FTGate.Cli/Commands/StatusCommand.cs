@@ -65,7 +65,7 @@ internal static class StatusCommand
             context.Out.WriteLine($"  {p.Name} ({p.Type}, {p.UserName}): {p.Summary}");
             if (p.Remedy is { } remedy && p.State != nameof(AuthorizationState.Authorized))
             {
-                context.Out.WriteLine($"    fix: {remedy}");
+                context.Out.WriteLine($"    fix: {CliErrors.InCliWords(remedy, p.Name)}");
             }
 
             foreach (string warning in p.Warnings)
