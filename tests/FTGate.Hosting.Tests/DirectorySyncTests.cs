@@ -42,4 +42,13 @@ public sealed class DirectorySyncTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void OpenHandle_MissingDirectory_ReturnsNull()
+    {
+        // open(2) fails with -1; a SafeHandle return type once turned that into a "valid" descriptor 0xFFFFFFFF.
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Directories are only fsync'ed on Linux.");
+
+        Assert.Null(DirectorySync.OpenHandle(Path.Combine(Path.GetTempPath(), "ftg-missing-" + Guid.NewGuid().ToString("N"))));
+    }
 }

@@ -57,23 +57,17 @@ internal static partial class DirectorySync
             return null;
         }
 
-        Handle handle = OpenSafe(directory, ReadOnly | Directory);
-        if (handle.IsInvalid)
-        {
-            handle.Dispose();
-            return null;
-        }
-
-        return handle;
+        // open(2) returns a C int: taken as an int, -1 stays -1 (returned straight into a SafeHandle, the 32-bit -1 arrived
+        // as the 64-bit 0xFFFFFFFF and passed for a valid descriptor).
+        int fd = Open(directory, ReadOnly | Directory);
+        return fd < 0 ? null : new Handle(fd);
     }
 
     /// <summary>An open directory whose entries can be flushed to disk.</summary>
     internal sealed class Handle : SafeHandle
     {
-        public Handle()
-            : base(invalidHandleValue: -1, ownsHandle: true)
-        {
-        }
+        public Handle(int fd)
+            : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(fd);
 
         public override bool IsInvalid => handle.ToInt64() < 0;
 
@@ -81,9 +75,6 @@ internal static partial class DirectorySync
 
         protected override bool ReleaseHandle() => DirectorySync.Close(handle.ToInt32()) == 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial Handle OpenSafe(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "fsync")]
     private static partial int FSyncSafe(Handle fd);
