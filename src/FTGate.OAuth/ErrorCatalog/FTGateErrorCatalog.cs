@@ -73,6 +73,15 @@ public static partial class FTGateErrorCatalog
     [GeneratedRegex(@"AADSTS\d{5,8}", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
     private static partial Regex AadstsRegex();
 
+    /// <summary>
+    /// The Microsoft Entra platform a redirect URI belongs under, the one rule every message of the SDK follows: <c>Web</c> for a
+    /// confidential client (a client secret or certificate is configured), <c>Mobile and desktop applications</c> for a public
+    /// client (no secret).
+    /// </summary>
+    /// <param name="confidentialClient"><see langword="true"/> when a client secret or certificate is configured.</param>
+    /// <returns>The platform's name as Entra shows it.</returns>
+    public static string MicrosoftRedirectPlatform(bool confidentialClient) => confidentialClient ? "Web" : "Mobile and desktop applications";
+
     /// <summary>Every entry, Microsoft first.</summary>
     public static IReadOnlyList<ErrorExplanation> All => s_entries;
 
