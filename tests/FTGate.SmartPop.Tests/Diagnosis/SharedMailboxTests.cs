@@ -58,6 +58,32 @@ public sealed class SharedMailboxTests(IntegrationServers servers)
     }
 
     [Fact]
+    public async Task Exchange_AppOnlyProvider_TokenIsTheAppsAndEachAccountLogsInToItsOwnMailbox()
+    {
+        await using TestOAuthAuthority authority = await TestOAuthAuthority.StartAsync(cancellationToken: Ct);
+        authority.RegisterClient("collector", "collector-secret");
+        await using TestPop3Server server = await TestPop3Server.StartAsync(authority, o => o.Style = Pop3ServerStyle.Exchange, Ct);
+        server.GetMailbox(Sales).Add("Subject: s\r\n\r\nsales mail\r\n");
+        server.GetMailbox("ops@example.test").Add("Subject: o\r\n\r\nops mail\r\n");
+        using var host = new ProviderHost(b => b.AddOAuth2("App", o =>
+        {
+            o.Authority = authority.Issuer.ToString().TrimEnd('/');
+            o.ClientId = "collector";
+            o.ClientSecret = "collector-secret";
+            o.Mode = OAuth2GrantMode.ClientCredentials;
+            o.Scopes = [TestOAuthAuthority.MailScope];
+        }));
+
+        TestReport sales = await host.Client.TestAsync(Account(server, Sales, "App"), Ct);
+        TestReport ops = await host.Client.TestAsync(Account(server, "ops@example.test", "App"), Ct);
+
+        Assert.True(sales.Succeeded, sales.Describe());
+        Assert.True(ops.Succeeded, ops.Describe());
+        Assert.Contains($"token for the application (app-only), mailbox {Sales}", sales.Step(TestStepKind.TokenAcquisition).Detail, StringComparison.Ordinal);
+        Assert.Contains("Logged in to mailbox ops@example.test with XOAUTH2 (app-only token)", ops.Step(TestStepKind.Login).Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Dovecot_TokenOfBobUsedForAliceMailbox_RefusedAndTestSaysTheServerWantsTheMailboxOwnToken()
     {
         servers.Require();

@@ -60,6 +60,24 @@ public sealed class TokenEndpointTests
     }
 
     [Fact]
+    public async Task Microsoft_TlsInterceptedOrTimedOut_TokenStepNamesTheCauseAndFix()
+    {
+        var tls = new ThrowingMsalHttp(new HttpRequestException(HttpRequestError.SecureConnectionError, "The SSL connection could not be established, see inner exception. (login.microsoftonline.com:443)", new System.Security.Authentication.AuthenticationException("The remote certificate is invalid because of errors in the certificate chain: UntrustedRoot")));
+        var slow = new ThrowingMsalHttp(new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.", new TimeoutException("The operation was canceled.")));
+        using var tlsHost = MicrosoftAppOnly(tls);
+        using var slowHost = MicrosoftAppOnly(slow);
+
+        (TestStep intercepted, _) = await TestThenFetchAsync(tlsHost, "M365");
+        (TestStep timedOut, _) = await TestThenFetchAsync(slowHost, "M365");
+
+        Assert.Contains("the TLS handshake failed (The remote certificate is invalid because of errors in the certificate chain: UntrustedRoot)", intercepted.Cause, StringComparison.Ordinal);
+        Assert.Contains("TLS-inspecting proxy", intercepted.Remedy, StringComparison.Ordinal);
+        Assert.Contains("the request timed out", timedOut.Cause, StringComparison.Ordinal);
+        Assert.Contains("firewall", timedOut.Remedy, StringComparison.Ordinal);
+        Assert.Equal(FTGateErrorCodes.ProviderUnavailable, timedOut.ErrorCode);
+    }
+
+    [Fact]
     public async Task Google_ServiceAccountTokenHostDoesNotResolve_TokenStepNamesHostAndDns()
     {
         using var rsa = RSA.Create(2048);
