@@ -158,3 +158,77 @@ public sealed class DiagnosisCliTests
             .Select(p => p.Split('=', 2))
             .ToDictionary(p => Uri.UnescapeDataString(p[0]), p => p.Length > 1 ? Uri.UnescapeDataString(p[1].Replace('+', ' ')) : "");
 }
+
+/// <summary><c>ftgate test</c> and <c>ftgate fetch</c> against a healthy POP3 server whose provider's token endpoint does not resolve.</summary>
+public sealed class TokenEndpointCliTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task TestAndFetch_TokenHostDoesNotResolve_TokenStepFailsWithHostCauseAndFix_Exit4()
+    {
+        await using FTGate.Testing.TestPop3Server server = await FTGate.Testing.TestPop3Server.StartAsync(cancellationToken: Ct);
+        string dir = Infra.NewTempDirectory("ftg-net");
+        string ca = Path.Combine(dir, "server.pem");
+        await File.WriteAllTextAsync(ca, server.Certificate.ExportCertificatePem(), Ct);
+        string variable = "FTGATE_NET_SECRET_" + Guid.NewGuid().ToString("N")[..8];
+        Environment.SetEnvironmentVariable(variable, "collector-secret");
+        var cli = new CliRunner(Path.Combine(dir, "ftgate.json"));
+        CliRun add = await cli.RunAsync("provider", "add", "Corp", "--type", "oauth2", "--client-id", "collector", "--client-secret-env", variable,
+            "--authorization-endpoint", "https://login.ftgate-test.invalid/authorize", "--token-endpoint", "https://login.ftgate-test.invalid/token", "--user", "collector@example.test");
+        Assert.True(add.ExitCode == 0, add.ToString());
+        var config = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(cli.ConfigPath, Ct))!;
+        System.Text.Json.Nodes.JsonNode provider = FindObject(config, "Corp");
+        provider["Mode"] = "ClientCredentials"; // client credentials: the token request goes out at once
+        await File.WriteAllTextAsync(cli.ConfigPath, config.ToJsonString(), Ct);
+        CliRun account = await cli.RunAsync("account", "add", "box", "--host", server.Host, "--port", server.TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--user", "box@example.test", "--provider", "Corp", "--ca-cert", ca, "--no-revocation-check");
+        Assert.True(account.ExitCode == 0, account.ToString());
+
+        CliRun test = await cli.RunAsync("test", "box");
+        CliRun fetch = await cli.RunAsync("fetch", "box", "--maildir", Path.Combine(dir, "Maildir"));
+
+        Assert.True(test.ExitCode == 4, test.ToString());
+        Assert.Contains("✔ Connect", test.Out, StringComparison.Ordinal);
+        Assert.Contains("✘ TokenAcquisition", test.Out, StringComparison.Ordinal);
+        Assert.Contains("the token endpoint login.ftgate-test.invalid could not be reached: the name does not resolve", test.Out, StringComparison.Ordinal);
+        Assert.Contains("fix: Check this server's DNS resolver", test.Out, StringComparison.Ordinal);
+        Assert.Contains("HTTPS_PROXY", test.Out, StringComparison.Ordinal);
+        Assert.True(fetch.ExitCode == 4, fetch.ToString());
+        Assert.Contains("the token endpoint login.ftgate-test.invalid could not be reached: the name does not resolve", fetch.Error, StringComparison.Ordinal);
+        Assert.Contains("fix: Check this server's DNS resolver", fetch.Error, StringComparison.Ordinal);
+    }
+
+    private static System.Text.Json.Nodes.JsonNode FindObject(System.Text.Json.Nodes.JsonNode node, string name)
+    {
+        if (node is System.Text.Json.Nodes.JsonObject obj)
+        {
+            foreach ((string key, System.Text.Json.Nodes.JsonNode? value) in obj)
+            {
+                if (key == name && value is System.Text.Json.Nodes.JsonObject)
+                {
+                    return value;
+                }
+
+                if (value is not null && TryFind(value, name) is { } found)
+                {
+                    return found;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"no '{name}' in the config");
+    }
+
+    private static System.Text.Json.Nodes.JsonNode? TryFind(System.Text.Json.Nodes.JsonNode node, string name)
+    {
+        try
+        {
+            return FindObject(node, name);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}
