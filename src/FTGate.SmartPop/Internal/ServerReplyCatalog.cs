@@ -170,6 +170,9 @@ internal static partial class ServerReplyCatalog
 
         if (context.Findings is null && !context.AppOnly && !context.OtherMailbox)
         {
+            // Nothing is known about the token (a fetch, not the Test): name the shared-mailbox and app-only set-ups too.
+            causes.Add("for a shared mailbox: the provider's signed-in user lacks FullAccess on it");
+            fixes.Add($"Add-MailboxPermission -Identity {mailbox} -User <the provider's signed-in user> -AccessRights FullAccess");
             causes.Add("for app-only access: the Exchange service principal or its mailbox permission is missing");
             fixes.Add($"New-ServicePrincipal -AppId <app id> -ObjectId <Enterprise Application object id>, then Add-MailboxPermission -Identity {mailbox} -User <that object id> -AccessRights FullAccess");
         }
