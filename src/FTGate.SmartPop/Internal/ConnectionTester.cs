@@ -178,7 +178,9 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
                 Status = TestStepStatus.Passed,
                 Duration = info.HandshakeTime,
                 Detail = $"{info.TlsProtocol} ({account.Security}); certificate '{info.CertificateSubject}' issued by '{info.CertificateIssuer}', valid until {info.CertificateNotAfter:u}."
-                    + (account.TrustedRootCertificates is { Count: > 0 } ? " Trusted through the account's TrustedRootCertificates." : " Trusted by the system's roots."),
+                    + (account.TrustedRootCertificates is { Count: > 0 } ? " Trusted through the account's TrustedRootCertificates."
+                        : account.TrustedRootCertificateFile is { Length: > 0 } roots ? $" Trusted through the root certificate(s) in {roots} (TrustedRootCertificateFile, the CLI's --ca-cert), not the system's roots."
+                        : " Trusted by the system's roots."),
             }
             : new TestStep
             {

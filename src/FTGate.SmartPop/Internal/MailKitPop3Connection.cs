@@ -113,7 +113,7 @@ internal sealed class MailKitPop3Connection : IPop3Connection
                 (_policyErrors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0
                     ? "The server's certificate does not name this host. Use the exact host name the certificate names (for Microsoft 365 'outlook.office365.com', for Gmail 'pop.gmail.com')."
                     : _policyErrors != SslPolicyErrors.None
-                        ? "The server's certificate does not chain to a trusted root (the chain status is in the message; the Test names each problem with its fix). Fix the server's certificate chain, or for a private CA set TrustedRootCertificates / TrustedRootCertificateFile; if only the revocation check fails because revocation servers are unreachable, fix the network or set CheckCertificateRevocation = false."
+                        ? "The server's certificate does not chain to a trusted root (see the chain problem above). Fix the server's certificate chain, or for a private CA set TrustedRootCertificates / TrustedRootCertificateFile; if only the revocation check fails because revocation servers are unreachable, fix the network or set CheckCertificateRevocation = false."
                         : "Check that the port speaks TLS from the first byte (995) or use StartTls on 110; if revocation servers are unreachable, see CheckCertificateRevocation.",
                 _account.Name,
                 _account.Host,
@@ -403,11 +403,6 @@ internal sealed class MailKitPop3Connection : IPop3Connection
             : _account.TrustedRootCertificateFile is { Length: > 0 } file ? LoadRoots(file) : null;
         if (roots is null || roots.Count == 0 || _certificate is null)
         {
-            if ((errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0 && chain is not null)
-            {
-                _chainProblem = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0));
-            }
-
             return errors == SslPolicyErrors.None;
         }
 

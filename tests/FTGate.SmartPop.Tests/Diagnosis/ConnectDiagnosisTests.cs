@@ -102,18 +102,6 @@ public sealed class ConnectDiagnosisTests
     }
 
     [Fact]
-    public async Task Fetch_SelfSignedCertificateNotTrusted_MessageCarriesTheChainStatus()
-    {
-        await using TestPop3Server server = await TestPop3Server.StartAsync(cancellationToken: Ct);
-
-        Pop3Exception ex = await Assert.ThrowsAnyAsync<Pop3Exception>(() => Client().FetchAsync(Account(server.TlsPort, Pop3Security.SslOnConnect), new CollectingSink(), cancellationToken: Ct));
-
-        Assert.Equal(SmartPopErrorCodes.TlsFailed, ex.ErrorCode);
-        Assert.Matches(@"certificate problem RemoteCertificateChainErrors \(.+\)", ex.Message);
-        Assert.DoesNotContain("see the chain problem above", ex.Remedy, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public async Task Test_CertificateForAnotherName_PrintsNameMismatchWithTheCertificateNames()
     {
         using X509Certificate2 certificate = SelfSigned("mail.other.example", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
