@@ -73,10 +73,11 @@ public sealed class RedisAccountLeases : IAccountLeases
     internal sealed class Lease : IAccountLease
     {
         private readonly RedisAccountLeases _owner;
-        private readonly CancellationTokenSource _lost = new();
+        private readonly CancellationTokenSource _lost;
         private readonly CancellationTokenSource _stop = new();
+        private readonly TimeSpan _localValidity;
         private readonly Task _renewal;
-        private long _validFrom;
+        private string? _lostReason;
         private int _disposed;
 
         public Lease(RedisAccountLeases owner, string accountName, RedisKey key, string value, long fence, long validFrom)
@@ -86,8 +87,13 @@ public sealed class RedisAccountLeases : IAccountLeases
             Key = key;
             Value = value;
             FencingToken = fence;
-            _validFrom = validFrom;
+            // Given up locally a fifth of the lease time before Redis could hand the lease to another node: the deadline
+            // runs on its own timer, so a renewal stuck on an unreachable Redis cannot delay it.
+            TimeSpan leaseTime = owner._redis.Options.LeaseTime;
+            _localValidity = leaseTime - (leaseTime / 5);
+            _lost = new CancellationTokenSource(Remaining(validFrom), owner._time);
             Lost = _lost.Token;
+            Lost.Register(() => Log.LeaseLost(_owner._logger, AccountName, _lostReason ?? $"not renewed within {_localValidity.TotalSeconds:0.#} s"));
             _renewal = RenewAsync();
         }
 
@@ -131,62 +137,49 @@ public sealed class RedisAccountLeases : IAccountLeases
             _lost.Dispose();
         }
 
+        private TimeSpan Remaining(long since)
+        {
+            TimeSpan remaining = _localValidity - _owner._time.GetElapsedTime(since);
+            return remaining > TimeSpan.Zero ? remaining : TimeSpan.FromTicks(1);
+        }
+
         private async Task RenewAsync()
         {
-            TimeSpan leaseTime = _owner._redis.Options.LeaseTime;
-            TimeSpan every = leaseTime / 3;
-            // Give up locally a fifth of the lease before Redis could hand it to another node.
-            TimeSpan localValidity = leaseTime - (leaseTime / 5);
-            long ttl = (long)leaseTime.TotalMilliseconds;
-            while (!_stop.IsCancellationRequested)
+            TimeSpan every = _owner._redis.Options.LeaseTime / 3;
+            long ttl = (long)_owner._redis.Options.LeaseTime.TotalMilliseconds;
+            using CancellationTokenSource both = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, Lost);
+            while (true)
             {
-                TimeSpan untilLocalExpiry = localValidity - _owner._time.GetElapsedTime(Volatile.Read(ref _validFrom));
                 try
                 {
-                    await Task.Delay(untilLocalExpiry < every ? untilLocalExpiry : every, _owner._time, _stop.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                if (_owner._time.GetElapsedTime(Volatile.Read(ref _validFrom)) >= localValidity)
-                {
-                    LoseIt($"not renewed within {localValidity.TotalSeconds:0.#} s");
-                    return;
-                }
-
-                long sent = _owner._time.GetTimestamp();
-                try
-                {
+                    await Task.Delay(every, _owner._time, both.Token).ConfigureAwait(false);
+                    long sent = _owner._time.GetTimestamp();
                     long renewed = (long)await _owner._redis.RunAsync(
                         "renewing an account's poll lease",
                         db => db.ScriptEvaluateAsync(RenewScript, [Key], [Value, ttl]),
-                        _stop.Token).ConfigureAwait(false);
+                        both.Token).ConfigureAwait(false);
                     if (renewed != 1)
                     {
-                        LoseIt("taken over by another node");
+                        _lostReason = "taken over by another node";
+                        await _lost.CancelAsync().ConfigureAwait(false);
                         return;
                     }
 
-                    Volatile.Write(ref _validFrom, sent);
+                    _lost.CancelAfter(Remaining(sent));
                 }
                 catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (ObjectDisposedException)
                 {
                     return;
                 }
                 catch (RedisUnavailableException)
                 {
-                    // Retry at the next tick while the local validity lasts.
+                    // Retry at the next tick; the local deadline keeps running meanwhile.
                 }
             }
-        }
-
-        private void LoseIt(string reason)
-        {
-            // Stays in Held until disposed, so the UIDL store keeps checking this lease's value (and refuses) meanwhile.
-            Log.LeaseLost(_owner._logger, AccountName, reason);
-            _lost.Cancel();
         }
     }
 }
