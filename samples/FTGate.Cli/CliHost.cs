@@ -37,9 +37,10 @@ internal static class CliHost
             builder.Logging.AddProvider(new TextWriterLoggerProvider(context.Console.Error));
         }
 
-        builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
+        IFTGateBuilder ftgate = builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
             .AddSmartPop()
             .UseFileUidlStore(config.UidlDirectory);
+        RunCommand.UseRedisWhenConfigured(ftgate, builder.Configuration, config); // FTGate:Redis makes this a farm node
 
         return builder.Build();
     }
