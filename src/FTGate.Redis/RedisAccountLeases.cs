@@ -120,13 +120,11 @@ public sealed class RedisAccountLeases : IAccountLeases
             await _renewal.ConfigureAwait(false);
             try
             {
-                if (!Lost.IsCancellationRequested)
-                {
-                    await _owner._redis.RunAsync(
-                        "releasing an account's poll lease",
-                        db => db.ScriptEvaluateAsync(ReleaseScript, [Key], [Value]),
-                        CancellationToken.None).ConfigureAwait(false);
-                }
+                // Also after a local loss: the script deletes the key only if it still holds this lease's value.
+                await _owner._redis.RunAsync(
+                    "releasing an account's poll lease",
+                    db => db.ScriptEvaluateAsync(ReleaseScript, [Key], [Value]),
+                    CancellationToken.None).ConfigureAwait(false);
             }
             catch (RedisUnavailableException)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using FTGate.OAuth;
 using FTGate.Redis;
 using FTGate.SmartPop;
@@ -85,9 +86,16 @@ internal static class RunCommand
         string mode = host.Services.GetService<IOptions<RedisOptions>>() is { } redis && host.Services.GetService<IAccountLeases>() is not null
             ? $"farm node '{redis.Value.NodeName}' on Redis {string.Join(",", redis.Value.Configuration?.Split(',').Where(p => !p.Contains('=', StringComparison.Ordinal)) ?? [])} (prefix '{redis.Value.KeyPrefix}')"
             : "single node";
+        // SIGTERM (systemd, kill) stops like Ctrl+C: cancel, let the message in flight finish and QUIT, then exit 0.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using PosixSignalRegistration? sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        {
+            signal.Cancel = true;
+            stop.Cancel();
+        });
         node.Status($"ftgate run: collecting {enabled.Count} account(s) as {mode}; Ctrl+C or SIGTERM stops after the message in flight.");
 
-        await Task.WhenAll(enabled.Select(name => Task.Run(() => node.PollLoopAsync(name, cancellationToken), CancellationToken.None)));
+        await Task.WhenAll(enabled.Select(name => Task.Run(() => node.PollLoopAsync(name, stop.Token), CancellationToken.None)));
         node.Status("ftgate run: stopped.");
         return ExitCodes.Success;
     }
