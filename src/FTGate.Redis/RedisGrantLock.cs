@@ -34,6 +34,7 @@ public sealed class RedisGrantLock : IGrantLock
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _released = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _local = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _subscribeLock = new(1, 1);
     private volatile bool _subscribed;
 
@@ -49,6 +50,22 @@ public sealed class RedisGrantLock : IGrantLock
     public async Task<IAsyncDisposable> AcquireAsync(string key, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
+        // Callers in this process queue locally first, so only one of them at a time contends in Redis.
+        SemaphoreSlim local = _local.GetOrAdd(key, static _ => new SemaphoreSlim(1, 1));
+        await local.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await AcquireInRedisAsync(key, local, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            local.Release();
+            throw;
+        }
+    }
+
+    private async Task<IAsyncDisposable> AcquireInRedisAsync(string key, SemaphoreSlim local, CancellationToken cancellationToken)
+    {
         await SubscribeAsync(cancellationToken).ConfigureAwait(false);
         RedisKey lockKey = _redis.GrantLockKey(key);
         RedisKey fenceKey = _redis.GrantFenceKey(key);
@@ -67,7 +84,7 @@ public sealed class RedisGrantLock : IGrantLock
                 cancellationToken).ConfigureAwait(false);
             if (fence > 0)
             {
-                return new Held(this, key, lockKey, owner, fence);
+                return new Held(this, key, lockKey, owner, fence, local);
             }
 
             if (!logged)
@@ -150,10 +167,12 @@ public sealed class RedisGrantLock : IGrantLock
         private readonly string _value;
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _renewal;
+        private readonly SemaphoreSlim _local;
         private int _disposed;
 
-        public Held(RedisGrantLock owner, string key, RedisKey lockKey, string value, long fence)
+        public Held(RedisGrantLock owner, string key, RedisKey lockKey, string value, long fence, SemaphoreSlim local)
         {
+            _local = local;
             _owner = owner;
             _key = key;
             _lockKey = lockKey;
@@ -184,6 +203,10 @@ public sealed class RedisGrantLock : IGrantLock
             catch (RedisUnavailableException)
             {
                 // The lock expires on its own after GrantLockTime; waiters poll.
+            }
+            finally
+            {
+                _local.Release();
             }
 
             // Wake this process's own waiters at once (the pub/sub message may come later, or not at all).
