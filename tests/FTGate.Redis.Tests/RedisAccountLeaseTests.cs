@@ -40,7 +40,8 @@ public sealed class RedisAccountLeaseTests(RedisFixture redis)
         CancellationToken ct = TestContext.Current.CancellationToken;
 
         await using IAccountLease held = (await a.Leases.TryAcquireAsync("alice", ct))!;
-        await Task.Delay(TimeSpan.FromSeconds(2.5), ct); // waiting out several lease times is the point here
+        // Three renewals span more than the lease time: without them the key would have expired.
+        await Renewals.WaitAsync(redis.Server, prefix + "lease:{alice}", 3, TimeSpan.FromSeconds(10), ct);
 
         Assert.Null(await b.Leases.TryAcquireAsync("alice", ct));
         Assert.False(held.Lost.IsCancellationRequested);

@@ -82,3 +82,30 @@ public sealed class Node(ServiceProvider services) : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Services.DisposeAsync();
 }
+
+/// <summary>Observes renewals of a key's expiry in Redis (its remaining time jumps back up).</summary>
+public static class Renewals
+{
+    /// <summary>Waits until the key's TTL has been pushed back up <paramref name="count"/> times (or fails after <paramref name="timeout"/>).</summary>
+    public static async Task WaitAsync(RedisServer server, string key, int count, TimeSpan timeout, CancellationToken ct)
+    {
+        await using StackExchange.Redis.ConnectionMultiplexer raw = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration);
+        StackExchange.Redis.IDatabase db = raw.GetDatabase();
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        long last = long.MaxValue;
+        int seen = 0;
+        while (seen < count)
+        {
+            Assert.True(deadline.Elapsed < timeout, $"{seen} of {count} renewals of {key} within {timeout}");
+            long ttl = (long)await db.ExecuteAsync("PTTL", key);
+            Assert.True(ttl > 0, $"{key} expired (PTTL {ttl}) instead of being renewed");
+            if (ttl > last)
+            {
+                seen++;
+            }
+
+            last = ttl;
+            await Task.Delay(20, ct); // sampling Redis: the renewal itself gives no signal outside the node
+        }
+    }
+}
