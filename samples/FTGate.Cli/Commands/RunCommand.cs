@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
 using FTGate.OAuth;
 using FTGate.Redis;
 using FTGate.SmartPop;
@@ -81,6 +82,14 @@ internal static class RunCommand
             context.Console.Error.WriteLine("error: no enabled account to collect.");
             context.Console.Error.WriteLine("fix: add one with 'ftgate account add NAME ...', or set Enabled to true.");
             return ExitCodes.UsageOrConfiguration;
+        }
+
+        foreach (string name in enabled)
+        {
+            if (CliConfig.TryFind(config.Accounts, name, out string key, out JsonObject entry))
+            {
+                AccountCommands.RequirePasswordVariable(key, entry);
+            }
         }
 
         string mode = host.Services.GetService<IOptions<RedisOptions>>() is { } redis && host.Services.GetService<IAccountLeases>() is not null
