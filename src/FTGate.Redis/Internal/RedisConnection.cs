@@ -176,8 +176,9 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     {
         try
         {
-            string persistence = (string?)await database.ExecuteAsync("INFO", "persistence").ConfigureAwait(false) ?? "";
-            string memory = (string?)await database.ExecuteAsync("INFO", "memory").ConfigureAwait(false) ?? "";
+            // INFO through a script: the client library allows the INFO command itself only on admin connections.
+            string persistence = (string?)await database.ScriptEvaluateAsync("return redis.call('INFO', ARGV[1])", values: ["persistence"]).ConfigureAwait(false) ?? "";
+            string memory = (string?)await database.ScriptEvaluateAsync("return redis.call('INFO', ARGV[1])", values: ["memory"]).ConfigureAwait(false) ?? "";
             if (Field(persistence, "aof_enabled") is "0")
             {
                 Log.SettingUnsafe(_logger, Endpoints, "appendonly", "no", "a Redis restart loses rotated refresh tokens (the grant is then dead) and seen UIDLs (messages collected again).", "'appendonly yes' and 'appendfsync always'");
@@ -188,9 +189,9 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
                 Log.SettingUnsafe(_logger, Endpoints, "maxmemory-policy", policy, "Redis may evict grants, seen UIDLs or leases under memory pressure.", "'maxmemory-policy noeviction'");
             }
         }
-        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException or RedisCommandException)
         {
-            // INFO may be renamed or forbidden on managed Redis; the check is advice only.
+            // INFO may be renamed or forbidden on managed Redis, or no primary is connected yet; the check is advice only.
             Volatile.Write(ref _settingsChecked, 1);
         }
     }
