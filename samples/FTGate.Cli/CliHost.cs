@@ -37,10 +37,10 @@ internal static class CliHost
             builder.Logging.AddProvider(new TextWriterLoggerProvider(context.Console.Error));
         }
 
-        IFTGateBuilder ftgate = builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
+        builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
             .AddSmartPop()
             .UseFileUidlStore(config.UidlDirectory);
-        RunCommand.UseRedisWhenConfigured(ftgate, builder.Configuration, config); // FTGate:Redis makes this a farm node
+        RunCommand.UseRedisWhenConfigured(builder.Services, builder.Configuration, config); // FTGate:Redis: every command is a farm node
 
         return builder.Build();
     }

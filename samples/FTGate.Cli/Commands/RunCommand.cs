@@ -40,7 +40,7 @@ internal static class RunCommand
     }
 
     /// <summary>Called by <see cref="CliHost"/>: makes every command of this config a farm node when it has an <c>FTGate:Redis</c> section.</summary>
-    internal static void UseRedisWhenConfigured(IFTGateBuilder builder, IConfiguration configuration, CliConfig config)
+    internal static void UseRedisWhenConfigured(IServiceCollection services, IConfiguration configuration, CliConfig config)
     {
         IConfigurationSection redis = configuration.GetSection("FTGate:Redis");
         if (!redis.Exists())
@@ -48,7 +48,8 @@ internal static class RunCommand
             return;
         }
 
-        builder.UseRedis(redis);
+        // After the file stores are registered: UseRedis replaces them. AddFTGate() without configuration only returns a builder.
+        IFTGateBuilder builder = services.AddFTGate().UseRedis(redis);
         // Relative key files are relative to the config file, like the token store folder; without one the farm uses the
         // file token store's key file (ftgate.tokens.key), which every node must then share.
         builder.Services.PostConfigure<RedisOptions>(o =>
