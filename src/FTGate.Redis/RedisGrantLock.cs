@@ -52,7 +52,12 @@ public sealed class RedisGrantLock : IGrantLock
         ArgumentException.ThrowIfNullOrEmpty(key);
         // Callers in this process queue locally first, so only one of them at a time contends in Redis.
         SemaphoreSlim local = _local.GetOrAdd(key, static _ => new SemaphoreSlim(1, 1));
-        await local.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!await local.WaitAsync(_redis.Options.GrantLockWaitTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw new RedisUnavailableException(
+                $"Grant '{key}': another caller in this process has held its refresh lock for longer than {_redis.Options.GrantLockWaitTimeout.TotalSeconds:0} s (FTGate:Redis:GrantLockWaitTimeout).");
+        }
+
         try
         {
             return await AcquireInRedisAsync(key, local, cancellationToken).ConfigureAwait(false);
