@@ -40,6 +40,7 @@ internal static class CliHost
         builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
             .AddSmartPop()
             .UseFileUidlStore(config.UidlDirectory);
+        RunCommand.UseRedisWhenConfigured(builder.Services, builder.Configuration, config); // FTGate:Redis: every command is a farm node
 
         return builder.Build();
     }

@@ -31,6 +31,7 @@ public static class FTGateCli
             FetchCommand.Create(globals, console),
             StatusCommand.Create(globals, console),
             DemoCommand.Create(globals, console),
+            RunCommand.Create(globals, console),
         };
 
         ParseResult parse = root.Parse(args);
