@@ -80,7 +80,7 @@ public static class WebAdminApp
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
 
         // Behind a TLS-terminating proxy (or with an https public URL) the cookies are Secure whatever the hop to us was.
-        bool secureCookies = options.KnownProxies.Count > 0 || options.PublicBaseUri.Scheme == Uri.UriSchemeHttps;
+        bool secureCookies = options.SecureCookies;
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o =>
             {
@@ -128,7 +128,8 @@ public static class WebAdminApp
         {
             o.Cookie.Name = "ftgate.af";
             o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+            // Secure whenever the (forwarded) request is https; antiforgery refuses to run over http with Always.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.HeaderName = null;
         });
         builder.Services.AddRazorPages(o =>

@@ -46,6 +46,9 @@ public sealed class WebAdminOptions
     /// <summary>The site's public base address (with a trailing slash).</summary>
     public Uri PublicBaseUri => new((PublicUrl ?? PublicBaseUrl ?? BoundAddress?.Invoke() ?? DefaultUrl).TrimEnd('/') + "/");
 
+    /// <summary>Whether the session cookies are marked Secure whatever the request: behind a known (TLS-terminating) proxy.</summary>
+    internal bool SecureCookies => KnownProxies.Count > 0;
+
     /// <summary>Reads the address the server is bound to (set when the application is built).</summary>
     internal Func<string?>? BoundAddress { get; set; }
 }
