@@ -3,6 +3,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
+using FTGate.OAuth;
+using FTGate.SmartPop;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace FTGate.Cli.Commands;
@@ -123,6 +126,7 @@ internal static class AccountCommands
                 }
 
                 config.Save();
+                await CliHost.BindAsync(new FileTokenStore(config.TokenDirectory), "account", accountName, entry, [], ct);
                 context.Out.WriteLine($"Account '{accountName}' added to {config.Path}.");
                 context.Out.WriteLine($"Next: ftgate test \"{accountName}\"");
                 return ExitCodes.Success;
@@ -182,18 +186,26 @@ internal static class AccountCommands
     private static Command Remove(GlobalOptions globals, CliConsole console)
     {
         Argument<string> name = new("NAME") { Description = "The account's name." };
-        Command command = new("remove", "Remove an account (its provider and tokens stay).") { name };
+        Command command = new("remove", "Remove an account and what was remembered about it (its provider and tokens stay).") { name };
         command.SetAction((parse, ct) =>
         {
             CliContext context = globals.Context(parse, console);
-            return context.RunAsync(() =>
+            return context.RunAsync(async () =>
             {
                 CliConfig config = CliConfig.LoadExisting(context.ConfigPath);
                 (string key, _) = FindAccount(config, parse.GetRequiredValue(name));
+
+                // A later account of the same name inherits nothing: its seen UIDLs and its binding go.
+                using (IHost host = await CliHost.BuildAsync(config, context, ct, bindNew: false))
+                {
+                    await host.Services.GetRequiredService<IUidlStore>().PruneAsync(key, [], ct);
+                    await CliHost.ForgetAsync(new FileTokenStore(config.TokenDirectory), "account", key, ct);
+                }
+
                 config.Accounts.Remove(key);
                 config.Save();
                 context.Out.WriteLine($"Account '{key}' removed.");
-                return Task.FromResult(ExitCodes.Success);
+                return ExitCodes.Success;
             });
         });
         return command;
@@ -210,12 +222,25 @@ internal static class AccountCommands
         throw new CliException(ExitCodes.UsageOrConfiguration, $"No account named '{name}' ({known}).", "Check the name ('ftgate account list'), or add it with 'ftgate account add'.");
     }
 
-    /// <summary>A password account whose variable is not set fails here, naming the variable, rather than at the server.</summary>
+    /// <summary>
+    /// A password account whose variable is not set fails here, naming the variable, rather than at the server; so does an
+    /// account (or its provider) whose bound settings changed since its secret was set up.
+    /// </summary>
     internal static void RequirePasswordVariable(string key, JsonObject account)
     {
         if ((string?)account["PasswordEnvironmentVariable"] is { Length: > 0 } variable && Environment.GetEnvironmentVariable(variable) is not { Length: > 0 })
         {
             throw new CliException(ExitCodes.UsageOrConfiguration, $"Account '{key}': environment variable {variable} (PasswordEnvironmentVariable) is not set.", $"Set {variable} to the mailbox password, then run the command again.");
+        }
+    }
+
+    /// <summary>Like <see cref="RequirePasswordVariable"/>, and also refuses an account or provider whose binding changed.</summary>
+    internal static async Task RequireUsableAsync(CliConfig config, string key, JsonObject account, CancellationToken cancellationToken)
+    {
+        RequirePasswordVariable(key, account);
+        if (await CliHost.AccountProblemAsync(config, key, account, cancellationToken) is { } problem)
+        {
+            throw new CliException(ExitCodes.UsageOrConfiguration, problem);
         }
     }
 
