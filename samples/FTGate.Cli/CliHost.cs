@@ -145,7 +145,7 @@ internal static class CliHost
             {
                 provider["ClientSecret"] = secret;
             }
-            else if (provider["ClientSecretInTokenStore"]?.GetValue<bool>() == true)
+            else if (SecretBinding.Read(provider, "ClientSecretInTokenStore").Equals("true", StringComparison.OrdinalIgnoreCase))
             {
                 SecretBinding.Record? record = await SecretBinding.ReadAsync(store, BindingKey("provider", name), cancellationToken);
                 if (record?.Secrets.GetValueOrDefault("ClientSecret") is { Length: > 0 } kept)

@@ -49,6 +49,11 @@ internal static class AccountCommands
             return context.RunAsync(async () =>
             {
                 string accountName = parse.GetRequiredValue(name);
+                if (global::FTGate.Samples.NameRules.Check("Account", accountName) is { Count: > 0 } nameProblems)
+                {
+                    throw new CliException(ExitCodes.UsageOrConfiguration, string.Join(" ", nameProblems), "Choose another NAME.");
+                }
+
                 CliConfig config = CliConfig.Load(context.ConfigPath);
                 if (CliConfig.TryFind(config.Accounts, accountName, out string existing, out _))
                 {
@@ -231,16 +236,6 @@ internal static class AccountCommands
         if ((string?)account["PasswordEnvironmentVariable"] is { Length: > 0 } variable && Environment.GetEnvironmentVariable(variable) is not { Length: > 0 })
         {
             throw new CliException(ExitCodes.UsageOrConfiguration, $"Account '{key}': environment variable {variable} (PasswordEnvironmentVariable) is not set.", $"Set {variable} to the mailbox password, then run the command again.");
-        }
-    }
-
-    /// <summary>Like <see cref="RequirePasswordVariable"/>, and also refuses an account or provider whose binding changed.</summary>
-    internal static async Task RequireUsableAsync(CliConfig config, string key, JsonObject account, CancellationToken cancellationToken)
-    {
-        RequirePasswordVariable(key, account);
-        if (await CliHost.AccountProblemAsync(config, key, account, cancellationToken) is { } problem)
-        {
-            throw new CliException(ExitCodes.UsageOrConfiguration, problem);
         }
     }
 

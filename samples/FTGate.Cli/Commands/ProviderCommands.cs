@@ -50,6 +50,11 @@ internal static class ProviderCommands
             {
                 string providerName = parse.GetRequiredValue(name);
                 string kind = parse.GetRequiredValue(type);
+                if (global::FTGate.Samples.NameRules.Check("Provider", providerName) is { Count: > 0 } nameProblems)
+                {
+                    throw new CliException(ExitCodes.UsageOrConfiguration, string.Join(" ", nameProblems), "Choose another NAME."); // issue 17: one name rule everywhere
+                }
+
                 CliConfig config = CliConfig.Load(context.ConfigPath);
                 if (CliConfig.TryFind(config.Providers, providerName, out string existing, out _))
                 {
