@@ -64,7 +64,7 @@ internal static class CliHost
     /// <summary>Why an account cannot be used now (its binding, its provider's, or its password variable), or null.</summary>
     public static async Task<string?> AccountProblemAsync(CliConfig config, string key, JsonObject account, CancellationToken cancellationToken)
     {
-        var store = new FileTokenStore(config.TokenDirectory);
+        FileTokenStore store = Store(config);
         if (await BlockReasonAsync(store, "account", key, account, bindNew: false, cancellationToken) is { } reason)
         {
             return reason;
@@ -78,6 +78,10 @@ internal static class CliHost
 
         return null;
     }
+
+    /// <summary>The CLI's token store: a folder or key file others can read is refused, with the chmod that fixes it.</summary>
+    public static FileTokenStore Store(CliConfig config) =>
+        new(new FileTokenStoreOptions { Directory = config.TokenDirectory, RefuseUnsafePermissions = true });
 
     /// <summary>Binds an item's current settings (after the administrator entered or confirmed its secret).</summary>
     public static Task BindAsync(ITokenStore store, string kind, string name, JsonObject entry, Dictionary<string, string> secrets, CancellationToken cancellationToken) =>
@@ -116,8 +120,9 @@ internal static class CliHost
         JsonObject root = JsonNode.Parse(config.ToUtf8())!.AsObject(); // a copy: the file's own text, parsed again
         JsonObject ftgate = Section(root, "FTGate");
         Section(ftgate, "TokenStore")["Directory"] = config.TokenDirectory;
+        Section(ftgate, "TokenStore")["RefuseUnsafePermissions"] = true; // the CLI owns its folder: a readable one is refused
         var blocked = new BlockedItems();
-        var store = new FileTokenStore(config.TokenDirectory);
+        FileTokenStore store = Store(config);
 
         // An item only in memory is being added by this command: nothing was bound to it yet (a record left by an earlier
         // failed or removed add is not its binding).

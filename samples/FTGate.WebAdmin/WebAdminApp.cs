@@ -71,7 +71,9 @@ public static class WebAdminApp
         // Read (or created) now, so that a broken file stops the start instead of the first request.
         builder.Services.AddSingleton(new ConfigurationFile(Path.Combine(dataDirectory, "ftgate.json"), Path.Combine(dataDirectory, "tokens")));
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(sp => new FileTokenStore(new FileTokenStoreOptions { Directory = sp.GetRequiredService<ConfigurationFile>().TokenDirectory }));
+        builder.Services.AddSingleton(sp => new FileTokenStore(
+            new FileTokenStoreOptions { Directory = sp.GetRequiredService<ConfigurationFile>().TokenDirectory, RefuseUnsafePermissions = options.RefuseUnsafePermissions },
+            sp.GetRequiredService<ILogger<FileTokenStore>>()));
         builder.Services.AddSingleton<SecretVault>(sp => new SecretVault(sp.GetRequiredService<FileTokenStore>(), sp.GetRequiredService<ILogger<SecretVault>>()));
         builder.Services.AddSingleton<FTGateRuntime>();
         builder.Services.AddSingleton<PendingAuthorizations>();

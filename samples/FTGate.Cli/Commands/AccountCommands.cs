@@ -131,7 +131,7 @@ internal static class AccountCommands
                 }
 
                 config.Save();
-                await CliHost.BindAsync(new FileTokenStore(config.TokenDirectory), "account", accountName, entry, [], ct);
+                await CliHost.BindAsync(CliHost.Store(config), "account", accountName, entry, [], ct);
                 context.Out.WriteLine($"Account '{accountName}' added to {config.Path}.");
                 context.Out.WriteLine($"Next: ftgate test \"{accountName}\"");
                 return ExitCodes.Success;
@@ -204,7 +204,7 @@ internal static class AccountCommands
                 using (IHost host = await CliHost.BuildAsync(config, context, ct, bindNew: false))
                 {
                     await host.Services.GetRequiredService<IUidlStore>().PruneAsync(key, [], ct);
-                    await CliHost.ForgetAsync(new FileTokenStore(config.TokenDirectory), "account", key, ct);
+                    await CliHost.ForgetAsync(CliHost.Store(config), "account", key, ct);
                 }
 
                 config.Accounts.Remove(key);

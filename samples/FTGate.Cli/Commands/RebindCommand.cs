@@ -33,7 +33,7 @@ internal static class RebindCommand
     {
         CliConfig config = CliConfig.LoadExisting(context.ConfigPath);
         (string key, JsonObject entry) = kind == "account" ? AccountCommands.FindAccount(config, name) : ProviderCommands.FindProvider(config, name);
-        var store = new FileTokenStore(config.TokenDirectory);
+        var store = CliHost.Store(config);
         SecretBinding.Record? record = await SecretBinding.ReadAsync(store, CliHost.BindingKey(kind, key), cancellationToken);
         SortedDictionary<string, string> bound = kind == "account" ? SecretBinding.AccountBound(key, entry) : SecretBinding.ProviderBound(key, entry);
         if (record is not null && record.Matches(bound))
