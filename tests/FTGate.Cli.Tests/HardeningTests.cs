@@ -13,6 +13,7 @@ namespace FTGate.Cli.Tests;
 /// one account's missing variable, control characters from a server, secrets bound to their settings, a wrong state at
 /// the loopback listener, and a commented config file.
 /// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class HardeningTests
 {
     private const string User = "alice@example.test";
@@ -64,7 +65,7 @@ public sealed class HardeningTests
                   "ViaFine": { "Host": "pop.example.com", "UserName": "{{User}}", "AuthProvider": "Fine" } } } } }
             """);
         var store = new FileTokenStore(Path.Combine(Path.GetDirectoryName(config)!, "ftgate.tokens"));
-        Directory.CreateDirectory(store.Directory);
+        await store.SetAsync("unrelated", "x"u8.ToArray(), null, Ct); // the key and an owner-only folder, as the CLI makes them
         await File.WriteAllTextAsync(store.GetPath($"grant/Corrupt/{User.ToUpperInvariant()}"), "not a token file", Ct);
 
         CliRun run = await CliProcess.RunAsync(config, ["status"]);
