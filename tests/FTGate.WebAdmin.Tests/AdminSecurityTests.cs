@@ -210,3 +210,50 @@ public sealed class AdminSecurityTests
         return await response.Content.ReadAsStringAsync(Ct);
     }
 }
+
+/// <summary>Issue 17, item 5: the same name rules on Add, Save and configuration load.</summary>
+public sealed class NameRuleTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("colon:name")]
+    [InlineData("slash/name")]
+    [InlineData(" padded")]
+    public async Task Save_BadName_IsRefusedLikeAdd(string name)
+    {
+        await using WebAdminServer server = await WebAdminServer.StartAsync(Ct);
+        using var admin = new AdminClient(server.BaseUri);
+        await admin.SignInAsync(WebAdminServer.AdminPassword, Ct);
+        string escaped = Uri.EscapeDataString(name);
+
+        using HttpResponseMessage provider = await admin.PostFormAsync(
+            $"providers/edit?name={escaped}&type=OAuth2",
+            $"providers/edit?name={escaped}&handler=Save",
+            new() { ["type"] = "OAuth2", ["f.ClientId"] = "c", ["f.TokenEndpoint"] = "https://login.example.com/token", ["f.AuthorizationEndpoint"] = "https://login.example.com/authorize", ["f.UserName"] = "u@example.com" },
+            Ct);
+        using HttpResponseMessage account = await admin.PostFormAsync(
+            $"accounts/edit?name={escaped}",
+            $"accounts/edit?name={escaped}&handler=Save",
+            new() { ["f.Host"] = "pop.example.com", ["f.UserName"] = "u", ["f.AuthType"] = "Password", ["f.Password"] = "p" },
+            Ct);
+
+        Assert.Equal(HttpStatusCode.OK, provider.StatusCode);
+        Assert.Contains("Provider &#x27;", await provider.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, account.StatusCode);
+        string saved = await File.ReadAllTextAsync(server.ConfigurationFile, Ct);
+        Assert.DoesNotContain(name.Trim(), saved, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Load_HandWrittenBadName_RefusesToStart_NamingIt()
+    {
+        string data = FTGate.Tests.Infrastructure.Infra.NewTempDirectory("ftg-names");
+        await File.WriteAllTextAsync(Path.Combine(data, "ftgate.json"), """{ "FTGate": { "Providers": { "colon:name": { "Type": "OAuth2" } } } }""", Ct);
+
+        WebAdminStartupException ex = await Assert.ThrowsAsync<WebAdminStartupException>(() => WebAdminServer.StartAsync(Ct, null, data));
+
+        Assert.Contains("colon:name", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("may not contain ':'", ex.Message, StringComparison.Ordinal);
+    }
+}
