@@ -340,7 +340,7 @@ public sealed class SmartPopService : IHostedService, ISmartPopPollerStatus
 
         try
         {
-            AuthorizationStatus status = await provider.GetStatusAsync(account.UserName, stop).ConfigureAwait(false);
+            AuthorizationStatus status = await provider.GetStatusAsync(MailboxTokenRule.TokenUser(provider, account), stop).ConfigureAwait(false);
             return status.State == AuthorizationState.Authorized && (status.AuthorizedOn is null || status.AuthorizedOn > pausedAt);
         }
         catch (FTGateException)

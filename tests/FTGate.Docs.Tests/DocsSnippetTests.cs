@@ -39,7 +39,7 @@ public sealed class DocsSnippetTests
         Assert.Contains(all, s => s.File == "README.md");
         Assert.Contains(all, s => s.File == "docs/embedding.md");
         Assert.Contains(all, s => s.File == "docs/testing.md");
-        foreach (string package in new[] { "src/FTGate.OAuth", "src/FTGate.SmartPop", "src/FTGate.Testing", "samples/FTGate.Cli" })
+        foreach (string package in Directory.GetDirectories(Path.Combine(Snippet.Root, "src")).Select(d => "src/" + Path.GetFileName(d)).Append("samples/FTGate.Cli"))
         {
             Assert.Contains(all, s => s.File == package + "/README.md" && s.ExcludedBecause is null);
         }
