@@ -42,7 +42,9 @@ internal static class CliErrors
 
         if (RemedyOf(exception) is { Length: > 0 } remedy)
         {
-            console.Error.WriteLine("fix: " + InCliWords(remedy, (exception as AuthorizationException)?.ProviderName));
+            Match named = Regex.Match(exception.Message, "^Provider '(?<name>[^']+)'", RegexOptions.CultureInvariant);
+            string? provider = (exception as AuthorizationException)?.ProviderName ?? (named.Success ? named.Groups["name"].Value : null);
+            console.Error.WriteLine("fix: " + InCliWords(remedy, provider));
         }
 
         if (verbose)

@@ -102,7 +102,7 @@ public sealed class DiagnosisCliTests
         Assert.Equal(3, run.ExitCode);
         Assert.Contains("the sign-in failed with AADSTS65004 (access_denied: AADSTS65004: User declined to consent to access the app.)", run.Error, StringComparison.Ordinal);
         Assert.Contains("Cause: Cancel or 'Deny' was clicked on the consent page.", run.Error, StringComparison.Ordinal);
-        Assert.Contains("fix: Run Authorize Now again and accept the permissions.", run.Error, StringComparison.Ordinal);
+        Assert.Contains("fix: Run ftgate authorize M365 again and accept the permissions.", run.Error, StringComparison.Ordinal); // the CLI names its command (issue 15)
         Assert.Contains("Cancel or &#39;Deny&#39; was clicked", page, StringComparison.Ordinal); // the browser sees the cause too
     }
 
