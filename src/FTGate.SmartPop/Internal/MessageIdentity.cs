@@ -57,10 +57,12 @@ internal static class MessageIdentity
     public static List<ListedMessage> Parse(IReadOnlyList<string> list, IReadOnlyList<string>? uidl, int? statCount, List<string> problems)
     {
         var sizes = new SortedDictionary<int, long>();
+        var numbers = new HashSet<int>();
         var bad = new List<string>();
         foreach (string line in list)
         {
             if (TryNumber(line, out int n, out string rest)
+                && numbers.Add(n)
                 && long.TryParse(rest.Trim(' '), NumberStyles.None, CultureInfo.InvariantCulture, out long size)
                 && size <= AbsurdSize
                 && (statCount is null || n <= statCount)
@@ -89,9 +91,9 @@ internal static class MessageIdentity
             var badUidl = new List<string>();
             foreach (string line in uidl)
             {
-                if (TryNumber(line, out int n, out string rest) && sizes.ContainsKey(n) && uids.TryAdd(n, rest.TrimStart(' ')))
+                if (TryNumber(line, out int n, out string rest) && numbers.Contains(n) && uids.TryAdd(n, rest.TrimStart(' ')))
                 {
-                    continue;
+                    continue; // (a UIDL for a message whose LIST line was unusable is simply not used)
                 }
 
                 badUidl.Add(line);
@@ -105,7 +107,7 @@ internal static class MessageIdentity
             int missing = sizes.Keys.Count(n => !uids.ContainsKey(n));
             if (missing > 0)
             {
-                problems.Add($"the server's UIDL names {uids.Count} message(s) but its LIST {sizes.Count}; {missing} message(s) without a UIDL are left on the server");
+                problems.Add($"the server's UIDL names {uids.Count} message(s) but its LIST {numbers.Count}; {missing} message(s) without a UIDL are left on the server");
             }
         }
 
