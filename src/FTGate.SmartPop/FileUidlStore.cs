@@ -307,6 +307,21 @@ public sealed class FileUidlStore : IUidlStore, IDisposable, IFailureLog
         return text.ToString();
     }
 
+    /// <summary>
+    /// The messages of an account that failed in the latest fetches (SmartPop keeps their counts beside the UIDL file), most
+    /// failed first. <see cref="MessageFailure.FailedFetches"/> of 3 or more means stuck (see <see cref="FetchResult.StuckMessages"/>).
+    /// </summary>
+    /// <param name="accountName">The SmartPop account.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The failing messages; empty when none.</returns>
+    public async Task<IReadOnlyList<MessageFailure>> GetFailingMessagesAsync(string accountName, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyDictionary<string, FailureRecord> records = await ((IFailureLog)this).LoadFailuresAsync(accountName, cancellationToken).ConfigureAwait(false);
+        return [.. records.Values
+            .OrderByDescending(r => r.Fetches)
+            .Select(r => new MessageFailure { Uidl = r.Uidl, Size = r.Size, ErrorCode = r.ErrorCode, Message = r.Message, FailedFetches = r.Fetches })];
+    }
+
     async Task<IReadOnlyDictionary<string, FailureRecord>> IFailureLog.LoadFailuresAsync(string accountName, CancellationToken cancellationToken)
     {
         string path = Path.ChangeExtension(GetFilePath(accountName), ".failures.json");

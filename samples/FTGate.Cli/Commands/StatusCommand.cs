@@ -81,6 +81,13 @@ internal static class StatusCommand
                 ? $"OAuth2 via '{provider}' ({providers.FirstOrDefault(p => string.Equals(p.Name, provider, StringComparison.OrdinalIgnoreCase))?.Summary ?? "provider missing"})"
                 : "password";
             context.Out.WriteLine($"  {a.Name}: {a.UserName} at {a.Host}{(a.Port is { } port ? ":" + port : "")} ({a.Security ?? "SslOnConnect"}), {auth}");
+            if (host.Services.GetService<FTGate.SmartPop.IUidlStore>() is FTGate.SmartPop.FileUidlStore store)
+            {
+                foreach (FTGate.SmartPop.MessageFailure stuck in (await store.GetFailingMessagesAsync(a.Name, cancellationToken)).Where(f => f.FailedFetches >= 3))
+                {
+                    context.Out.WriteLine($"    stuck: message {stuck.Uidl} failed in {stuck.FailedFetches} fetches in a row [{stuck.ErrorCode}]: {stuck.Message}");
+                }
+            }
         }
 
         return ExitCodes.Success;

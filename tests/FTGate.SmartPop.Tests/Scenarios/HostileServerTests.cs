@@ -70,6 +70,29 @@ public sealed class HostileServerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task LongAndControlCharacterUidls_IntoAMaildir_OneFileEach_OverThreeFetches()
+    {
+        (TestServerTarget target, ScenarioHarness h) = await StartAsync();
+        TestMessage a = Add(target, "Subject: a\n\none\n");
+        TestMessage b = Add(target, "Subject: b\n\ntwo\n");
+        TestMessage c = Add(target, "Subject: c\n\nthree\n");
+        target.Server.Faults.OverrideUidl(a.Uid, new string('L', 1500) + "a");
+        target.Server.Faults.OverrideUidl(b.Uid, new string('L', 1500) + "b"); // differs only at the end
+        target.Server.Faults.OverrideUidl(c.Uid, "x/y:z\u0001 \u00ff");
+        string maildir = Infra.NewTempDirectory("sp-md");
+
+        FetchResult[] fetches = await FetchThriceAsync(h, h.Account(), new MaildirMessageSink(maildir));
+
+        Assert.Equal([3, 0, 0], fetches.Select(f => f.Delivered));
+        string[] files = Directory.GetFiles(Path.Combine(maildir, "new"));
+        Assert.Equal(3, files.Length);
+        Assert.All(files, f => Assert.True(Path.GetFileName(f).Length <= 200, f));
+        Assert.Equal( // the Maildir stores LF line ends (its default)
+            new[] { a, b, c }.Select(m => Encoding.ASCII.GetString(m.GetClientBytes()).Replace("\r\n", "\n", StringComparison.Ordinal)).Order(StringComparer.Ordinal),
+            files.Select(f => File.ReadAllText(f, Encoding.ASCII)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task AUidlReusedByANewMessageLater_TheNewOneIsDelivered_TheOldOneNotAgain()
     {
         (TestServerTarget target, ScenarioHarness h) = await StartAsync();
