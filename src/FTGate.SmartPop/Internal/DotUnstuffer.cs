@@ -40,22 +40,8 @@ internal sealed class DotUnstuffer
             switch (_state)
             {
                 case State.InLine:
-                    {
-                        // Fast path: copy up to and including the next LF.
-                        ReadOnlySpan<byte> rest = input[i..];
-                        int room = output.Length - o;
-                        int lf = rest.Length > room ? rest[..room].IndexOf((byte)'\n') : rest.IndexOf((byte)'\n');
-                        int take = lf >= 0 ? lf + 1 : Math.Min(rest.Length, room);
-                        rest[..take].CopyTo(output[o..]);
-                        i += take;
-                        o += take;
-                        if (lf >= 0)
-                        {
-                            _state = State.LineStart;
-                        }
-
-                        break;
-                    }
+                    CopyLine(input, output, ref i, ref o);
+                    break;
 
                 case State.LineStart:
                     if (b == (byte)'.')
@@ -112,5 +98,21 @@ internal sealed class DotUnstuffer
         }
 
         return (i, o);
+    }
+
+    /// <summary>The fast path: copies up to and including the next LF (or as much as fits).</summary>
+    private void CopyLine(ReadOnlySpan<byte> input, Span<byte> output, ref int i, ref int o)
+    {
+        ReadOnlySpan<byte> rest = input[i..];
+        int room = output.Length - o;
+        int lf = rest.Length > room ? rest[..room].IndexOf((byte)'\n') : rest.IndexOf((byte)'\n');
+        int take = lf >= 0 ? lf + 1 : Math.Min(rest.Length, room);
+        rest[..take].CopyTo(output[o..]);
+        i += take;
+        o += take;
+        if (lf >= 0)
+        {
+            _state = State.LineStart;
+        }
     }
 }
