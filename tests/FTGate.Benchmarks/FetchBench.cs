@@ -182,8 +182,14 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
     /// over POP3S (the real TLS path), MailKit's GetStream as the reference; then a 1 GB endless line from TestPop3Server over
     /// TLS with MaxMessageSize 1 GiB, which is received, abandoned at the limit and never stored.
     /// </summary>
-    public async Task MemoryAsync(int runs)
+    public async Task MemoryAsync(int runs, bool endlessOnly = false)
     {
+        if (endlessOnly)
+        {
+            await EndlessLineAsync(runs);
+            return;
+        }
+
         Dovecot.ClearMailbox(BenchServers.Bob);
         Dovecot.AddMessage(BenchServers.Bob, Corpus.Message(4096, 1, -1), "warmup");
         foreach (int mb in new[] { 1, 10, 50 })
@@ -214,7 +220,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         const long limit = 1L << 30;
         await using FTGate.Testing.TestPop3Server server = await FTGate.Testing.TestPop3Server.StartAsync();
         FTGate.Testing.TestMailbox mailbox = server.AddUser("endless@example.test", "endless-password");
-        FTGate.Testing.TestMessage endless = mailbox.Add("Subject: endless\r\n\r\nx\r\n");
+        FTGate.Testing.TestMessage endless = mailbox.Add("Subject: endless\r\n\r\nx\r\n", "endless-line");
         server.Faults.EndlessRetr(endless.Uid);
         FTGate.Testing.TestMailbox warm = server.AddUser("warm@example.test", "warm-password");
         warm.Add("Subject: warm\r\n\r\nwarm\r\n");

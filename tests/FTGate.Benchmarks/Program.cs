@@ -80,7 +80,7 @@ else
 
     if (all || command == "memory")
     {
-        await fetch.MemoryAsync(Opt("runs", 1));
+        await fetch.MemoryAsync(Opt("runs", 1), rest.Contains("--endless-only"));
     }
 
     if (all || command == "concurrent")
