@@ -13,6 +13,18 @@ internal sealed partial class FetchSession
     /// </summary>
     private async Task<bool> DeliverAsync(IPop3Connection connection, FetchPlan plan)
     {
+        try
+        {
+            return await DeliverBatchesAsync(connection, plan).ConfigureAwait(false);
+        }
+        finally
+        {
+            await FinishCommitAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> DeliverBatchesAsync(IPop3Connection connection, FetchPlan plan)
+    {
         Report(FetchStage.Downloading);
         foreach (IReadOnlyList<ListedMessage> batch in FetchPlanner.Batch(plan.Download, connection.Server.SupportsPipelining, _client.Options, _client.Budget.Capacity))
         {
@@ -56,9 +68,10 @@ internal sealed partial class FetchSession
         IMessageSinkBatch? sinkBatch = (_sink as IBatchingMessageSink)?.BeginBatch(Name);
         var accepted = new List<(ListedMessage Message, byte[] Digest, long Received)>(batch.Count);
         DateTimeOffset collectedAt = _client.Time.GetUtcNow();
+        bool usable;
         try
         {
-            bool usable = await StreamBatchAsync(connection, batch, async (m, stream) =>
+            usable = await StreamBatchAsync(connection, batch, async (m, stream) =>
             {
                 if (await DeliverOneAsync(sinkBatch, m, stream, collectedAt).ConfigureAwait(false))
                 {
@@ -67,18 +80,47 @@ internal sealed partial class FetchSession
 
                 _handled++;
             }).ConfigureAwait(false);
-
-            // Also when the session broke or the fetch was cancelled: what was received completely is committed.
-            await CommitDeliveriesAsync(sinkBatch, accepted, collectedAt).ConfigureAwait(false);
-            return usable;
         }
-        finally
+        catch
         {
             if (sinkBatch is not null)
             {
                 await sinkBatch.DisposeAsync().ConfigureAwait(false);
             }
+
+            throw;
         }
+
+        // Also when the session broke or the fetch was cancelled: what was received completely is committed. The previous
+        // batch's commit finishes first (seen records stay in order). With the Maildir sink (whose batches are independent)
+        // this batch's flushes then run while the next batch streams: network and disk overlap instead of taking turns.
+        await FinishCommitAsync().ConfigureAwait(false);
+        var commit = new PendingCommit(accepted, collectedAt, MakeDurableAsync(sinkBatch, accepted, collectedAt));
+        _pendingCommit = commit;
+        if (!usable || _sink is not MaildirMessageSink)
+        {
+            await FinishCommitAsync().ConfigureAwait(false);
+        }
+
+        return usable;
+    }
+
+    private PendingCommit? _pendingCommit;
+
+    /// <summary>A batch whose sink commit and seen records are being written; the accounting follows when it is awaited.</summary>
+    private sealed record PendingCommit(List<(ListedMessage Message, byte[] Digest, long Received)> Accepted, DateTimeOffset CollectedAt, Task<Exception?> Durable);
+
+    /// <summary>Waits for the batch being committed and accounts for it (on the fetch's own flow: no shared state is touched in parallel).</summary>
+    private async Task FinishCommitAsync()
+    {
+        if (_pendingCommit is not { } commit)
+        {
+            return;
+        }
+
+        _pendingCommit = null;
+        Exception? sinkFailure = await commit.Durable.ConfigureAwait(false);
+        Account(commit.Accepted, commit.CollectedAt, sinkFailure);
     }
 
     /// <summary>Gives one message to the sink; true when the sink took it and it arrived whole (and as identified).</summary>
@@ -126,46 +168,67 @@ internal sealed partial class FetchSession
         return stream.Outcome == RetrOutcome.Complete;
     }
 
-    /// <summary>The batch's sink commit, then its seen records (one durable write), then the messages are due for deletion.</summary>
-    private async Task CommitDeliveriesAsync(IMessageSinkBatch? sinkBatch, List<(ListedMessage Message, byte[] Digest, long Received)> accepted, DateTimeOffset collectedAt)
-    {
-        if (accepted.Count == 0)
-        {
-            return;
-        }
-
-        if (sinkBatch is not null)
+    /// <summary>
+    /// The batch's sink commit, then its seen records (one durable write), off the fetch's flow. Returns the sink's commit
+    /// failure (then nothing was recorded); a failing seen-record write is thrown.
+    /// </summary>
+    private Task<Exception?> MakeDurableAsync(IMessageSinkBatch? sinkBatch, List<(ListedMessage Message, byte[] Digest, long Received)> accepted, DateTimeOffset collectedAt) =>
+        Task.Run(async () =>
         {
             try
             {
-                await sinkBatch.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                foreach ((ListedMessage m, _, _) in accepted)
+                if (accepted.Count == 0)
                 {
-                    Log.DeliveryFailed(_logger, ex, Name, m.SinkId);
-                    Fail(m, SmartPopErrorCodes.DeliveryFailed, $"The sink failed to commit ({ex.GetType().Name}: {ex.Message}); the message stays on the server and unseen, and is retried in the next poll.", null);
+                    return null;
                 }
 
-                return;
-            }
-        }
+                if (sinkBatch is not null)
+                {
+                    try
+                    {
+                        await sinkBatch.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        return ex;
+                    }
+                }
 
-        // A message with a UIDL of its own records it and its content key (which tells it apart should the UIDL be reused).
-        var keys = new List<string>(accepted.Count * 2);
-        foreach ((ListedMessage m, byte[] digest, _) in accepted)
-        {
-            keys.Add(m.Key!);
-            if (m.UniqueUidl && m.Key == m.Uidl)
+                // A message with a UIDL of its own records it and its content key (which tells it apart should the UIDL be reused).
+                var keys = new List<string>(accepted.Count * 2);
+                foreach ((ListedMessage m, byte[] digest, _) in accepted)
+                {
+                    keys.Add(m.Key!);
+                    if (m.UniqueUidl && m.Key == m.Uidl)
+                    {
+                        keys.Add(MessageIdentity.ContentKey(m.Uidl, digest, 0));
+                    }
+                }
+
+                await _client.Uidls.MarkSeenAsync(Name, keys, collectedAt, CancellationToken.None).ConfigureAwait(false);
+                return (Exception?)null;
+            }
+            finally
             {
-                keys.Add(MessageIdentity.ContentKey(m.Uidl, digest, 0));
+                if (sinkBatch is not null)
+                {
+                    await sinkBatch.DisposeAsync().ConfigureAwait(false);
+                }
             }
-        }
+        });
 
-        await _client.Uidls.MarkSeenAsync(Name, keys, collectedAt, CancellationToken.None).ConfigureAwait(false);
+    /// <summary>Counts a committed batch as delivered (and due for deletion), or every message of it as failed.</summary>
+    private void Account(List<(ListedMessage Message, byte[] Digest, long Received)> accepted, DateTimeOffset collectedAt, Exception? sinkFailure)
+    {
         foreach ((ListedMessage m, _, long received) in accepted)
         {
+            if (sinkFailure is not null)
+            {
+                Log.DeliveryFailed(_logger, sinkFailure, Name, m.SinkId);
+                Fail(m, SmartPopErrorCodes.DeliveryFailed, $"The sink failed to commit ({sinkFailure.GetType().Name}: {sinkFailure.Message}); the message stays on the server and unseen, and is retried in the next poll.", null);
+                continue;
+            }
+
             _deliveredCount++;
             _bytes += received;
             _delivered.Add(m.Key!);
@@ -178,7 +241,10 @@ internal sealed partial class FetchSession
             }
         }
 
-        Report(FetchStage.Downloading, accepted[^1].Message.SinkId);
+        if (sinkFailure is null && accepted.Count > 0)
+        {
+            Report(FetchStage.Downloading, accepted[^1].Message.SinkId);
+        }
     }
 
     /// <summary>
