@@ -30,7 +30,7 @@ public sealed class FetchResult
     /// <summary>Messages deleted from the server (DELE committed by QUIT).</summary>
     public int Deleted { get; init; }
 
-    /// <summary>Bytes delivered (by the server's LIST sizes).</summary>
+    /// <summary>Bytes delivered (as received, after dot-unstuffing).</summary>
     public long Bytes { get; init; }
 
     /// <summary>Seen UIDLs forgotten because they are no longer on the server.</summary>

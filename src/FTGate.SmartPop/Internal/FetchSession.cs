@@ -110,10 +110,9 @@ internal sealed partial class FetchSession : IDisposable
             SetError(SmartPopErrorCodes.FetchTimeout, StoppedMessage(), null, TimeoutRemedy);
             return null;
         }
-        catch (FTGateException ex) when (pass == 1)
+        catch (FTGateException) when (pass == 1)
         {
             SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(Name), SmartPopMetrics.Kind("login"));
-            _ = ex;
             throw;
         }
         catch (Pop3Exception ex)

@@ -262,7 +262,7 @@ public sealed class HostileServerTests : IAsyncDisposable
     [InlineData(false)]
     public async Task ADripAtOneBytePerSecond_StopsAtFetchTimeout_ReportsNOfM_DeliveredNotFetchedAgain(bool leaveOnServer)
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new ReadCountingClock(TimeSpan.FromSeconds(5));
         (TestServerTarget target, ScenarioHarness h) = await StartAsync(new SmartPopOptions { PipelineMessageMaxBytes = 0 }, clock);
         TestMessage a = Add(target, "Subject: a\n\n1\n");
         TestMessage drip = Add(target, "Subject: drip\n\n" + new string('d', 200) + "\n");
@@ -275,7 +275,9 @@ public sealed class HostileServerTests : IAsyncDisposable
         await target.Server.Faults.WhenStalled.WaitAsync(Ct);
         while (!fetch.IsCompleted && clock.GetUtcNow() - start < account.FetchTimeout)
         {
+            int reads = clock.Reads;
             await target.Server.Faults.TickAsync(Ct).WaitAsync(Ct); // one byte ...
+            await clock.WhenReadsExceedAsync(reads).WaitAsync(Ct); // (the client took it and waits for the next) ...
             clock.Advance(TimeSpan.FromSeconds(1)); // ... per second
         }
 
@@ -373,6 +375,41 @@ public sealed class HostileServerTests : IAsyncDisposable
         ScenarioHarness harness = await ScenarioHarness.AuthorizeAsync(target, options, time, store);
         _harnesses.Add(harness);
         return (target, harness);
+    }
+
+    /// <summary>A fake clock that counts the client's reads (each read starts a CommandTimeout timer): a signal that a byte was taken.</summary>
+    private sealed class ReadCountingClock(TimeSpan commandTimeout) : FakeTimeProvider(DateTimeOffset.UtcNow)
+    {
+        private int _reads;
+        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime == commandTimeout)
+            {
+                Interlocked.Increment(ref _reads);
+                Interlocked.Exchange(ref _changed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+
+            return timer;
+        }
+
+        public async Task WhenReadsExceedAsync(int reads)
+        {
+            while (true)
+            {
+                Task changed = Volatile.Read(ref _changed).Task;
+                if (Reads > reads)
+                {
+                    return;
+                }
+
+                await changed;
+            }
+        }
     }
 
     /// <summary>Keeps every delivered message's bytes.</summary>
