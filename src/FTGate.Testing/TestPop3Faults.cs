@@ -91,8 +91,19 @@ public sealed class TestPop3Faults
     /// </summary>
     public Func<string, IReadOnlyList<string>, IReadOnlyList<string>>? RewriteListing { get; set; }
 
-    /// <summary>Completes when a stall, drip, endless or silent-greeting fault starts (a signal for tests, instead of a sleep).</summary>
-    public Task WhenStalled => _stalled.Task;
+    /// <summary>Waits until a stall, drip, endless or silent-greeting fault starts (a signal for tests, instead of a sleep).</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the fault has started.</returns>
+    public Task WaitForStallAsync(CancellationToken cancellationToken = default)
+    {
+        Task stalled;
+        lock (_lock)
+        {
+            stalled = _stalled.Task;
+        }
+
+        return stalled.WaitAsync(cancellationToken);
+    }
 
     /// <summary>
     /// UIDL lists the message stored under <paramref name="uid"/> as <paramref name="listedUidl"/> instead: any text, including

@@ -58,7 +58,7 @@ public sealed class TestPop3ServerHostileFaultTests : IAsyncLifetime
         _server.Faults.DripRetr(_one.Uid);
         await using var pop3 = await RawSession.LoginAsync(_server, _ct);
         Assert.StartsWith("+OK", await pop3.CommandAsync("RETR 1", _ct), StringComparison.Ordinal);
-        await _server.Faults.WhenStalled.WaitAsync(_ct);
+        await _server.Faults.WaitForStallAsync(_ct);
 
         await _server.Faults.TickAsync(_ct);
         await _server.Faults.TickAsync(_ct);

@@ -272,7 +272,7 @@ public sealed class HostileServerTests : IAsyncDisposable
         DateTimeOffset start = clock.GetUtcNow();
 
         Task<FetchResult> fetch = h.Client.FetchAsync(account, sink, cancellationToken: Ct);
-        await target.Server.Faults.WhenStalled.WaitAsync(Ct);
+        await target.Server.Faults.WaitForStallAsync(Ct);
         while (!fetch.IsCompleted && clock.GetUtcNow() - start < account.FetchTimeout)
         {
             int reads = clock.Reads;
@@ -345,7 +345,7 @@ public sealed class HostileServerTests : IAsyncDisposable
     /// <summary>Once the server stalls, moves the fake clock a second at a time (the client's reads wait on it) until the fetch ends.</summary>
     private static async Task<FetchResult> DriveClockAsync(Task<FetchResult> fetch, TestServerTarget target, FakeTimeProvider clock)
     {
-        await Task.WhenAny(fetch, target.Server.Faults.WhenStalled).WaitAsync(Ct);
+        await Task.WhenAny(fetch, target.Server.Faults.WaitForStallAsync(Ct)).WaitAsync(Ct);
         for (int i = 0; i < 120 && !fetch.IsCompleted; i++)
         {
             await Task.WhenAny(fetch, Task.Delay(25, Ct)); // lets the client reach its next read before the clock moves
