@@ -108,7 +108,8 @@ internal static class AuthorizeCommand
         ShowUrl(context, challenge.AuthorizationUri, noBrowser);
         context.Out.WriteLine($"Waiting up to {timeoutSeconds} s for the browser to come back to {listener.RedirectUri.AbsoluteUri} ...");
 
-        using LoopbackRedirectListener.Callback callback = await listener.AcceptCallbackAsync(cancellationToken);
+        using LoopbackRedirectListener.Callback callback = await listener.AcceptCallbackAsync(
+            challenge.State, _ => context.Console.Error.WriteLine("warning: ignored a request to the redirect address with a state that does not belong to this sign-in; still waiting."), cancellationToken);
         try
         {
             AuthorizationResult result = await provider.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(callback.Uri), cancellationToken);

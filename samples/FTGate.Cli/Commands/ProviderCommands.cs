@@ -50,6 +50,11 @@ internal static class ProviderCommands
             {
                 string providerName = parse.GetRequiredValue(name);
                 string kind = parse.GetRequiredValue(type);
+                if (global::FTGate.Samples.NameRules.Check("Provider", providerName) is { Count: > 0 } nameProblems)
+                {
+                    throw new CliException(ExitCodes.UsageOrConfiguration, string.Join(" ", nameProblems), "Choose another NAME."); // issue 17: one name rule everywhere
+                }
+
                 CliConfig config = CliConfig.Load(context.ConfigPath);
                 if (CliConfig.TryFind(config.Providers, providerName, out string existing, out _))
                 {
@@ -116,6 +121,7 @@ internal static class ProviderCommands
                 }
 
                 config.Save();
+                await CliHost.BindAsync(new FileTokenStore(config.TokenDirectory), "provider", providerName, entry, [], ct); // issue 17: secrets bound to these settings
                 context.Out.WriteLine($"Provider '{providerName}' added to {config.Path}.");
                 if (parse.GetValue(secretEnv) is { } variable && Environment.GetEnvironmentVariable(variable) is not { Length: > 0 })
                 {
@@ -225,11 +231,14 @@ internal static class ProviderCommands
                 try
                 {
                     using IHost host = await CliHost.BuildAsync(config, context, ct);
-                    IAuthProvider provider = host.Services.GetRequiredService<IAuthProviderRegistry>().Get(key);
-                    if (provider.UserName is { } userName)
+                    // A provider whose settings changed since it was bound is not revoked (its endpoint is not the grant's).
+                    if (host.Services.GetRequiredService<IAuthProviderRegistry>().TryGet(key, out IAuthProvider? provider) && provider.UserName is { } userName)
                     {
                         await provider.SignOutAsync(userName, ct);
                     }
+
+                    await host.Services.GetRequiredService<ITokenStore>().RemoveProviderDataAsync(key, [(string?)entry["UserName"] ?? ""], ct);
+                    await CliHost.ForgetAsync(host.Services.GetRequiredService<ITokenStore>(), "provider", key, ct);
 
                     await host.Services.GetRequiredService<ITokenStore>().RemoveAsync(CliHost.ClientSecretKey(key), cancellationToken: ct);
                 }
