@@ -54,6 +54,7 @@ internal static class CliHost
         builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
             .AddSmartPop()
             .UseFileUidlStore(config.UidlDirectory);
+        RunCommand.UseRedisWhenConfigured(builder.Services, builder.Configuration, config); // FTGate:Redis: every command is a farm node
         builder.Services.AddSingleton(blocked);
         Decorate<IAuthProviderRegistry>(builder.Services, (sp, inner) => new BlockingRegistry(inner, sp.GetRequiredService<BlockedItems>()));
         Decorate<ISmartPopAccounts>(builder.Services, (sp, inner) => new BlockingAccounts(inner, sp.GetRequiredService<BlockedItems>()));

@@ -28,12 +28,14 @@ public static class FTGateCli
             globals.Verbose,
             ProviderCommands.Create(globals, console),
             AuthorizeCommand.Create(globals, console),
+            ExplainCommand.Create(globals, console),
             AccountCommands.Create(globals, console),
             TestCommand.Create(globals, console),
             FetchCommand.Create(globals, console),
             StatusCommand.Create(globals, console),
             RebindCommand.Create(globals, console),
             DemoCommand.Create(globals, console),
+            RunCommand.Create(globals, console),
         };
 
         ParseResult parse = root.Parse(args);

@@ -29,7 +29,7 @@ internal static class AccountCommands
         Option<int?> port = new("--port") { Description = "The port. Default: 995 for ssl, 110 otherwise.", HelpName = "P" };
         Option<string> security = new("--security") { Description = "ssl (TLS from the first byte), starttls, or none.", DefaultValueFactory = _ => "ssl", HelpName = "ssl|starttls|none" };
         security.AcceptOnlyFromAmong("ssl", "starttls", "none");
-        Option<string> user = new("--user") { Description = "The mailbox's user name (for OAuth2: the address the token is for).", Required = true, HelpName = "U" };
+        Option<string> user = new("--user") { Description = "The mailbox's user name (the SASL user). With --provider, the provider's token is used for it: a shared mailbox needs no provider of its own.", Required = true, HelpName = "U" };
         Option<string?> provider = new("--provider") { Description = "Log in with XOAUTH2 using this provider's tokens.", HelpName = "NAME" };
         Option<string?> passwordEnv = new("--password-env") { Description = "Log in with a password read from this environment variable.", HelpName = "VAR" };
         Option<bool> delete = new("--delete") { Description = "Delete messages from the server once delivered (default: leave them)." };
