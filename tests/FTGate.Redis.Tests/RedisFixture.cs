@@ -25,7 +25,7 @@ public sealed class RedisFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        File.WriteAllBytes(KeyFile, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        WriteKeyFile(KeyFile);
         UnavailableReason = RedisServer.UnavailableReason();
         if (UnavailableReason is null)
         {
@@ -38,6 +38,16 @@ public sealed class RedisFixture : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+    }
+
+    /// <summary>Writes a new 32-byte key file, owner-only (the stores refuse a key file others can read).</summary>
+    public static void WriteKeyFile(string path)
+    {
+        File.WriteAllBytes(path, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
     }
 
