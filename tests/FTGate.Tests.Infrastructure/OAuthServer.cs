@@ -130,6 +130,8 @@ public sealed class OAuthServer : IAsyncDisposable
                 }
             }
 
+            // Fixed delay kept on purpose: the node process signals readiness only by writing its state file (it is started
+            // with --quiet), and another process's file write gives us no in-process event to await; 50 ms polls, 30 s bound.
             await Task.Delay(50, cancellationToken);
         }
 
