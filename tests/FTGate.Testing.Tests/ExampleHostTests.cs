@@ -1,3 +1,4 @@
+using System.Net;
 using FTGate.OAuth;
 using MailKit.Net.Pop3;
 using MailKit.Security;
@@ -117,8 +118,20 @@ public sealed class ExampleHostTests
         Dictionary<string, string> callback = await OAuthClient.AuthorizeAsync(
             OAuthClient.AuthorizationUrl(authority, FTGateTestingBuilderExtensions.TestClientId, challenge, "s", "alice@example.test"), _ct);
 
-        Assert.True(callback.ContainsKey("code"));
-        Assert.NotEmpty(verifier);
+        TokenResponse tokens = await OAuthClient.PostAsync(
+            authority.TokenEndpoint,
+            new Dictionary<string, string>
+            {
+                ["grant_type"] = "authorization_code",
+                ["code"] = callback["code"],
+                ["redirect_uri"] = OAuthClient.RedirectUri,
+                ["client_id"] = FTGateTestingBuilderExtensions.TestClientId,
+                ["code_verifier"] = verifier,
+            },
+            _ct);
+
+        Assert.Equal(HttpStatusCode.OK, tokens.Status);
+        Assert.Equal("alice@example.test", (await authority.ValidateAsync(tokens.AccessToken ?? string.Empty, _ct))?.UserName);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition) => await TestPop3ServerTests.WaitForAsync(condition);
