@@ -39,9 +39,8 @@ public sealed partial class TestOAuthAuthority
         json.WriteString("use", "sig");
         json.WriteString("alg", "ES256");
         json.WriteString("kid", _keyId);
-        // An exported P-256 public key always carries both coordinates (ECPoint types them nullable for other curves).
-        json.WriteString("x", WebEncoders.Base64UrlEncode(key.Q.X!));
-        json.WriteString("y", WebEncoders.Base64UrlEncode(key.Q.Y!));
+        json.WriteString("x", WebEncoders.Base64UrlEncode(key.Q.X!)); // An exported P-256 public key always has both coordinates.
+        json.WriteString("y", WebEncoders.Base64UrlEncode(key.Q.Y!)); // (ECPoint types them nullable for other key kinds.)
         json.WriteEndObject();
         json.WriteEndArray();
     }

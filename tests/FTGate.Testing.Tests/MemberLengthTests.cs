@@ -148,7 +148,7 @@ public sealed class MemberLengthTests
     private static string TypeOf(SyntaxNode member) =>
         string.Join('.', member.Ancestors().OfType<BaseTypeDeclarationSyntax>().Reverse().Select(t => t.Identifier.ValueText));
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
