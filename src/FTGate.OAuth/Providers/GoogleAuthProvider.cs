@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// </para>
 /// <para>Google's device flow does not allow the Gmail scope, so <see cref="AuthorizeWithDeviceCodeAsync"/> is not supported.</para>
 /// </remarks>
-public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
+public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IAppOnlyAuthProvider
 {
     internal const string GmailScope = "https://mail.google.com/";
     internal static readonly TimeSpan TestingRefreshTokenLifetime = TimeSpan.FromDays(7);
@@ -106,6 +106,10 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     /// <summary>Gmail takes the token in SASL XOAUTH2 (it also accepts OAUTHBEARER).</summary>
     public SaslMechanismKind SaslMechanism => SaslMechanismKind.XOAuth2;
+
+    /// <inheritdoc />
+    /// <remarks>A service account (domain-wide delegation) acts as the application; its token is asked for the mailbox it impersonates.</remarks>
+    public bool IsAppOnly => IsServiceAccount;
 
     private bool IsServiceAccount => !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyJson) || !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyFile);
 

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// configured one, a refresh token must have been issued, and the POP scope must have been granted.
 /// </para>
 /// </remarks>
-public sealed class MicrosoftAuthProvider : IAuthProvider
+public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
 {
     private static readonly HttpClient s_http = new();
     private readonly MicrosoftAuthOptions _options;
@@ -109,7 +109,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     /// <summary><see langword="true"/> when a client secret or certificate is configured (a confidential "Web" client).</summary>
     public bool IsConfidentialClient => !string.IsNullOrEmpty(_options.ClientSecret) || !string.IsNullOrEmpty(_options.CertificatePath);
 
-    private bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
+    /// <inheritdoc />
+    public bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
 
     private string ClientId => _options.ClientId ?? throw new FTGateConfigurationException($"Provider '{Name}': ClientId is required.");
 

@@ -19,7 +19,7 @@ namespace FTGate.OAuth;
 /// 429/5xx and network failures are transient. Concurrent callers share one refresh. The mail server's SASL mechanism is
 /// exposed through <see cref="ISaslMechanismHint"/>.
 /// </remarks>
-public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
+public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IAppOnlyAuthProvider
 {
     private static readonly string[] s_defaultDelegatedScopes = ["openid", "email", "offline_access"];
 
@@ -89,6 +89,9 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
 
     /// <summary>The SASL mechanism the mail server wants, from <see cref="OAuth2AuthOptions.SaslMechanism"/>.</summary>
     public SaslMechanismKind SaslMechanism => _options.SaslMechanism;
+
+    /// <inheritdoc />
+    public bool IsAppOnly => IsClientCredentials;
 
     private bool IsClientCredentials => _options.Mode == OAuth2GrantMode.ClientCredentials;
 
