@@ -30,7 +30,7 @@ public sealed class ExampleHostTests
         await client.DisconnectAsync(quit: true, _ct);
 
         Assert.Equal("Hello", message.Subject);
-        await WaitUntilAsync(() => pop3.Counters.QuitCount == 1);
+        await pop3.Counters.WaitUntilAsync(c => c.QuitCount == 1, _ct).WaitAsync(TimeSpan.FromSeconds(5), _ct); // QUIT is applied on the server's task
         Assert.Equal(0, pop3.GetMailbox("alice@example.test").Count); // DELE + QUIT committed.
     }
     // docs/testing.md: example 1 (end)
@@ -133,6 +133,4 @@ public sealed class ExampleHostTests
         Assert.Equal(HttpStatusCode.OK, tokens.Status);
         Assert.Equal("alice@example.test", (await authority.ValidateAsync(tokens.AccessToken ?? string.Empty, _ct))?.UserName);
     }
-
-    private static async Task WaitUntilAsync(Func<bool> condition) => await TestPop3ServerTests.WaitForAsync(condition);
 }
