@@ -77,6 +77,8 @@ public sealed class RedisServer : IAsyncDisposable
                 return;
             }
 
+            // Fixed delay kept on purpose (1 of the suite's 3): redis-server, another process, says it is ready only by
+            // answering PING (its log goes to a file); 20 ms between pings, 20 s bound.
             await Task.Delay(20, cancellationToken);
         }
 
