@@ -70,7 +70,7 @@ internal static class FetchCommand
             context.Console.Error.WriteLine("error: " + error.Message.ReplaceLineEndings(" "));
             if (error.Remedy is { } remedy)
             {
-                context.Console.Error.WriteLine("fix: " + remedy);
+                context.Console.Error.WriteLine("fix: " + CliErrors.InCliWords(remedy, account.AuthProvider));
             }
 
             // A FetchTimeout is the server's or the network's slowness: transient, like a timed-out read (exit 4).

@@ -71,7 +71,7 @@ internal static class StatusCommand
             output.WriteLine(TerminalText.Escape($"  {(p.State == Broken ? "BROKEN " : "")}{p.Name} ({p.Type}, {p.UserName}): {p.Summary}"));
             if (p.Remedy is { } remedy && p.State != nameof(AuthorizationState.Authorized))
             {
-                output.WriteLine(TerminalText.Escape($"    fix: {remedy}"));
+                output.WriteLine(TerminalText.Escape($"    fix: {CliErrors.InCliWords(remedy, p.Name)}"));
             }
 
             foreach (string warning in p.Warnings)

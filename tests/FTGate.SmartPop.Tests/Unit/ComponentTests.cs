@@ -81,12 +81,22 @@ public sealed class ByteBudgetTests
         }
     }
 
+    /// <summary>Records the budget in use; the first delivery waits for a second one, so two fetches hold the budget at once.</summary>
     private sealed class BudgetWatchingSink(ByteBudget budget, Action<long> observe) : IMessageSink
     {
+        private readonly TaskCompletionSource _overlap = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _entered;
+
         public async Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
         {
             observe(budget.Capacity - budget.Available);
-            await Task.Delay(20, cancellationToken);
+            if (Interlocked.Increment(ref _entered) == 2)
+            {
+                _overlap.SetResult();
+            }
+
+            await _overlap.Task.WaitAsync(cancellationToken);
+            observe(budget.Capacity - budget.Available);
             await message.CopyToAsync(Stream.Null, cancellationToken);
         }
     }
