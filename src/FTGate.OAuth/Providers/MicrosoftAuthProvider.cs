@@ -44,6 +44,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     private readonly ConcurrentDictionary<string, Lazy<IClientApplicationBase>> _apps = new(StringComparer.Ordinal);
     private readonly Lazy<IConfidentialClientApplication> _appOnly;
     private readonly Lazy<X509Certificate2?> _certificate;
+    private readonly GrantEndpoint _publicCodeEndpoint;
 
     /// <summary>Creates the provider (normally through <c>builder.AddMicrosoft(...)</c>).</summary>
     /// <param name="name">The provider's name.</param>
@@ -79,6 +80,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         _tokens = new SingleFlightTokenCache(timeProvider);
         _certificate = new Lazy<X509Certificate2?>(LoadCertificate, LazyThreadSafetyMode.ExecutionAndPublication);
         _appOnly = new Lazy<IConfidentialClientApplication>(() => BuildConfidential(redirectUri: null), LazyThreadSafetyMode.ExecutionAndPublication);
+        _publicCodeEndpoint = new GrantEndpoint(name, CreatePublicCodeEndpoint(), new MicrosoftGrantErrors(name), timeProvider, _logger);
     }
 
     /// <inheritdoc />
@@ -707,70 +709,29 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         return new Uri($"{Authority}/oauth2/v2.0/authorize?{qs}");
     }
 
-    /// <summary>Redeems a public client's authorization code (MSAL's public client has no API for it) and returns the refresh token.</summary>
-    private async Task<string> RedeemPublicCodeAsync(string code, PendingAuthorization pending, CancellationToken cancellationToken)
-    {
-        HttpClient http = _httpFactory?.GetHttpClient() ?? s_http;
-        var form = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>
+    /// The token endpoint for a public client's code redemption: MSAL's public client has no "redeem this code" API, so the
+    /// request goes through Duende.IdentityModel (with the scopes and <c>client_info</c> MSAL would send).
+    /// </summary>
+    private DuendeTokenEndpoint CreatePublicCodeEndpoint() => new(
+        _httpFactory?.GetHttpClient() ?? s_http,
+        _ => Task.FromResult($"{Authority}/oauth2/v2.0/token"),
+        () => new GrantClient(ClientId, null, Duende.IdentityModel.Client.ClientCredentialStyle.PostBody),
+        _time,
+        new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["client_id"] = ClientId,
-            ["grant_type"] = "authorization_code",
-            ["code"] = code,
-            ["redirect_uri"] = pending.RedirectUri,
-            ["code_verifier"] = pending.CodeVerifier,
             ["scope"] = string.Join(' ', Scopes.Concat(["openid", "profile", "offline_access"]).Distinct(StringComparer.OrdinalIgnoreCase)),
             ["client_info"] = "1",
-        };
-        using var content = new FormUrlEncodedContent(form);
-        using HttpResponseMessage response = await http.PostAsync(new Uri($"{Authority}/oauth2/v2.0/token"), content, cancellationToken).ConfigureAwait(false);
-        string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        JsonElement json = default;
-        try
-        {
-            using JsonDocument doc = JsonDocument.Parse(body);
-            json = doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            // Not JSON: handled below by status code.
-        }
+        });
 
-        string? Field(string name) => json.ValueKind == JsonValueKind.Object && json.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        int status = (int)response.StatusCode;
-        if (status == 429 || status >= 500)
-        {
-            throw Logged(
-                new TransientAuthorizationException(
-                    $"Provider '{Name}': Microsoft's token service answered HTTP {status} while redeeming the sign-in of {pending.UserName}.",
-                    Name,
-                    MicrosoftErrors.RetryAfter(response.Headers, _time.GetUtcNow()),
-                    Field("error"),
-                    MicrosoftErrors.Describe(Field("error_description"))),
-                pending.UserName,
-                "Authorize Now");
-        }
-
-        if (Field("error") is { } error)
-        {
-            throw Logged(
-                MicrosoftErrors.FromOAuthError(error, Field("error_description"), MicrosoftErrors.RetryAfter(response.Headers, _time.GetUtcNow()), Name, pending.UserName, MicrosoftFlow.AuthorizationCode, null),
-                pending.UserName,
-                "Authorize Now");
-        }
-
-        if (!response.IsSuccessStatusCode || Field("access_token") is null)
-        {
-            throw Logged(
-                new AuthorizationException(
-                    FTGateErrorCodes.ProviderError,
-                    $"Provider '{Name}': Microsoft's token endpoint answered HTTP {status} without a token while redeeming the sign-in of {pending.UserName}.",
-                    "Check the Authority/TenantId and Cloud settings; then run Authorize Now again.",
-                    Name),
-                pending.UserName,
-                "Authorize Now");
-        }
-
-        return Field("refresh_token") ?? throw Logged(
+    /// <summary>Redeems a public client's authorization code and returns the refresh token (MSAL then imports it).</summary>
+    private async Task<string> RedeemPublicCodeAsync(string code, PendingAuthorization pending, CancellationToken cancellationToken)
+    {
+        TokenGrantResponse response = await _publicCodeEndpoint.RedeemCodeAsync(
+            new CodeRedemption(code, pending.RedirectUri, pending.CodeVerifier),
+            pending.UserName,
+            cancellationToken).ConfigureAwait(false);
+        return response.RefreshToken ?? throw Logged(
             new AuthorizationException(
                 FTGateErrorCodes.NoRefreshToken,
                 $"Provider '{Name}': Microsoft issued no refresh token for {pending.UserName}, so collection would stop when the access token expires; nothing was stored.",
