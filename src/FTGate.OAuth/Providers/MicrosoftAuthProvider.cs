@@ -45,6 +45,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     private readonly Lazy<IConfidentialClientApplication> _appOnly;
     private readonly Lazy<X509Certificate2?> _certificate;
     private readonly GrantEndpoint _publicCodeEndpoint;
+    private readonly IGrantLock _grantLock;
 
     /// <summary>Creates the provider (normally through <c>builder.AddMicrosoft(...)</c>).</summary>
     /// <param name="name">The provider's name.</param>
@@ -56,13 +57,15 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     /// The HTTP seam MSAL and the provider use for every request to Entra; <see langword="null"/> uses MSAL's own. When set,
     /// MSAL's built-in "retry once on 5xx" is off: the host's factory (for example a resilience handler) owns retries.
     /// </param>
+    /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
     public MicrosoftAuthProvider(
         string name,
         IOptionsMonitor<MicrosoftAuthOptions> options,
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        IMsalHttpClientFactory? httpClientFactory = null)
+        IMsalHttpClientFactory? httpClientFactory = null,
+        IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
@@ -80,6 +83,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         _tokens = new SingleFlightTokenCache(timeProvider);
         _certificate = new Lazy<X509Certificate2?>(LoadCertificate, LazyThreadSafetyMode.ExecutionAndPublication);
         _appOnly = new Lazy<IConfidentialClientApplication>(() => BuildConfidential(redirectUri: null), LazyThreadSafetyMode.ExecutionAndPublication);
+        _grantLock = grantLock ?? GrantLocks.For(tokenStore);
         _publicCodeEndpoint = new GrantEndpoint(name, CreatePublicCodeEndpoint(), new MicrosoftGrantErrors(name), timeProvider, _logger);
     }
 
@@ -430,6 +434,17 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
                 errorDescription: record.Reason);
         }
 
+        // The grant's lock around MSAL's silent call: MSAL reads the blob again under it (BeforeAccess), so a token another
+        // process refreshed meanwhile comes from the cache, and only one holder redeems the refresh token per expiry.
+        IAsyncDisposable held = await GrantLocks.AcquireAsync(_grantLock, BlobKey(userName), Name, userName).ConfigureAwait(false);
+        await using (held.ConfigureAwait(false))
+        {
+            return await AcquireSilentHeldAsync(userName, force).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<AccessToken> AcquireSilentHeldAsync(string userName, bool force)
+    {
         TokenStoreEntry? entry = await _store.GetAsync(BlobKey(userName), CancellationToken.None).ConfigureAwait(false);
         IReadOnlyList<MsalCacheBlob.Account> accounts = entry is null ? [] : MsalCacheBlob.Accounts(entry.Value.Span);
         IClientApplicationBase app = UserApp(userName);

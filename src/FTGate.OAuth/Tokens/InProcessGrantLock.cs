@@ -46,4 +46,20 @@ internal static class GrantLocks
 
     public static IGrantLock For(ITokenStore store) =>
         s_byStore.GetValue(store, static s => s is FileTokenStore file ? new FileGrantLock(file) : new InProcessGrantLock());
+
+    /// <summary>Takes a grant's lock; a lock that cannot be taken is a transient SDK error (no request was sent).</summary>
+    public static async Task<IAsyncDisposable> AcquireAsync(IGrantLock grantLock, string key, string provider, string userName)
+    {
+        try
+        {
+            return await grantLock.AcquireAsync(key, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or IOException or UnauthorizedAccessException)
+        {
+            throw new TransientAuthorizationException(
+                $"Provider '{provider}': the refresh lock of {userName}'s grant could not be taken ({ex.Message}); no request was sent and the stored authorization is kept.",
+                provider,
+                innerException: ex);
+        }
+    }
 }

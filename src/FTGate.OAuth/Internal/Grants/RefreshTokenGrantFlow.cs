@@ -106,20 +106,7 @@ internal sealed class RefreshTokenGrantFlow
         }
     }
 
-    private async Task<IAsyncDisposable> AcquireLockAsync(string userName)
-    {
-        try
-        {
-            return await _lock.AcquireAsync(_grants.Key(userName), CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is TimeoutException or IOException or UnauthorizedAccessException)
-        {
-            throw new TransientAuthorizationException(
-                $"Provider '{_provider}': the refresh lock of {userName}'s grant could not be taken ({ex.Message}); no request was sent and the stored authorization is kept.",
-                _provider,
-                innerException: ex);
-        }
-    }
+    private Task<IAsyncDisposable> AcquireLockAsync(string userName) => GrantLocks.AcquireAsync(_lock, _grants.Key(userName), _provider, userName);
 
     private async Task<AccessToken> RefreshHeldAsync(string userName, StoredGrant current)
     {
