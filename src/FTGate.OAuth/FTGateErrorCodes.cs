@@ -86,4 +86,7 @@ public static class FTGateErrorCodes
 
     /// <summary>The callback's <c>iss</c> parameter (RFC 9207) names another authorization server (mix-up attack or misconfiguration).</summary>
     public const string IssuerMismatch = "issuer_mismatch";
+
+    /// <summary>Microsoft found no tenant for the configured TenantId in the configured cloud (AADSTS90002).</summary>
+    public const string TenantNotFound = "tenant_not_found";
 }

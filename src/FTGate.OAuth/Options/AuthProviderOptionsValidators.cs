@@ -64,6 +64,22 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
 {
     private static readonly string[] s_multiTenant = ["common", "organizations", "consumers"];
 
+    private static readonly string[] s_personalDomains = ["msn.com", "passport.com", "windowslive.com", "outlook.com", "hotmail.com", "live.com"];
+
+    /// <summary>Outlook.com addresses: msn.com, passport.com, windowslive.com and every outlook.*, hotmail.* and live.* domain (outlook.de, hotmail.co.uk, live.nl ...).</summary>
+    internal static bool IsPersonalMicrosoftAccount(string userName)
+    {
+        int at = userName.LastIndexOf('@');
+        if (at < 0 || at == userName.Length - 1)
+        {
+            return false;
+        }
+
+        string domain = userName[(at + 1)..].Trim().ToLowerInvariant();
+        string first = domain.Split('.')[0];
+        return s_personalDomains.Contains(domain, StringComparer.Ordinal) || (domain.Contains('.', StringComparison.Ordinal) && first is "outlook" or "hotmail" or "live");
+    }
+
     protected override void ValidateCore(MicrosoftAuthOptions options, Action<string> fail)
     {
         if (string.IsNullOrWhiteSpace(options.ClientId))
@@ -111,6 +127,11 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
         else if (string.IsNullOrWhiteSpace(options.UserName))
         {
             fail("UserName is required: the account that signs in, such as 'user@domain.onmicrosoft.com'.");
+        }
+        else if (IsPersonalMicrosoftAccount(options.UserName) && options.TenantId is { } tenantId
+            && !string.Equals(tenantId, "consumers", StringComparison.OrdinalIgnoreCase) && !string.Equals(tenantId, "common", StringComparison.OrdinalIgnoreCase))
+        {
+            fail($"UserName '{options.UserName}' is a personal Microsoft account (Outlook.com), but TenantId is '{tenantId}': personal accounts sign in only with TenantId 'consumers' (personal accounts only) or 'common' (personal and work accounts), and an app registration whose 'Supported account types' include personal Microsoft accounts.");
         }
 
         if (!Enum.IsDefined(options.Cloud))

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// </para>
 /// <para>Google's device flow does not allow the Gmail scope, so <see cref="AuthorizeWithDeviceCodeAsync"/> is not supported.</para>
 /// </remarks>
-public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
+public sealed class GoogleAuthProvider : IAuthProvider
 {
     internal const string GmailScope = "https://mail.google.com/";
     internal static readonly TimeSpan TestingRefreshTokenLifetime = TimeSpan.FromDays(7);
@@ -83,6 +83,8 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
         ArgumentNullException.ThrowIfNull(tokenStore);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Name = name;
+        IGrantLock grants = grantLock ?? GrantLocks.For(tokenStore);
+        tokenStore = GuardedTokenStore.Wrap(tokenStore);
         _options = options.Get(name);
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.GoogleAuthProvider");
@@ -96,7 +98,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
             name,
             _grants,
             new GrantEndpoint(name, new GoogleTokenEndpoint(() => _googleFlow.Value, _recorder), new RemediesErrorMapper(name, s_userRemedies), timeProvider, _logger),
-            grantLock ?? GrantLocks.For(tokenStore),
+            grants,
             timeProvider,
             _logger,
             _options.RefreshMargin,
@@ -118,9 +120,6 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint
 
     /// <inheritdoc />
     public string? UserName => _options.UserName;
-
-    /// <summary>Gmail takes the token in SASL XOAUTH2 (it also accepts OAUTHBEARER).</summary>
-    public SaslMechanismKind SaslMechanism => SaslMechanismKind.XOAuth2;
 
     private bool IsServiceAccount => !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyJson) || !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyFile);
 

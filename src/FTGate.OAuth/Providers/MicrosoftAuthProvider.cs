@@ -72,6 +72,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         ArgumentNullException.ThrowIfNull(tokenStore);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Name = name;
+        IGrantLock grants = grantLock ?? GrantLocks.For(tokenStore);
+        tokenStore = GuardedTokenStore.Wrap(tokenStore);
         _options = options.Get(name);
         _store = tokenStore;
         _time = timeProvider;
@@ -83,7 +85,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         _tokens = new SingleFlightTokenCache(timeProvider);
         _certificate = new Lazy<X509Certificate2?>(LoadCertificate, LazyThreadSafetyMode.ExecutionAndPublication);
         _appOnly = new Lazy<IConfidentialClientApplication>(() => BuildConfidential(redirectUri: null), LazyThreadSafetyMode.ExecutionAndPublication);
-        _grantLock = grantLock ?? GrantLocks.For(tokenStore);
+        _grantLock = grants;
         _publicCodeEndpoint = new GrantEndpoint(name, CreatePublicCodeEndpoint(), new MicrosoftGrantErrors(name), timeProvider, _logger);
     }
 
@@ -116,6 +118,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     public bool IsConfidentialClient => !string.IsNullOrEmpty(_options.ClientSecret) || !string.IsNullOrEmpty(_options.CertificatePath);
 
     private bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
+
+    private MicrosoftClientShape Shape => new(IsConfidentialClient, (_httpFactory?.GetHttpClient() ?? s_http).Timeout);
 
     private string ClientId => _options.ClientId ?? throw new FTGateConfigurationException($"Provider '{Name}': ClientId is required.");
 
@@ -156,6 +160,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             {
                 throw await FailAsync(ex, user, MicrosoftFlow.AuthorizationCode).ConfigureAwait(false);
             }
+            catch (Exception ex) when (Unreachable(ex) is { } error)
+            {
+                throw Logged(error, user, "AuthorizationCode");
+            }
         }
         else
         {
@@ -183,14 +191,14 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         ThrowIfAppOnly("Authorize Now");
         if (callback.Error is not null && string.IsNullOrEmpty(callback.State))
         {
-            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, _options.UserName ?? "(unknown)", MicrosoftFlow.AuthorizationCode, null), _options.UserName ?? "(unknown)", "Authorize Now");
+            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, _options.UserName ?? "(unknown)", MicrosoftFlow.AuthorizationCode, null, Shape), _options.UserName ?? "(unknown)", "Authorize Now");
         }
 
         PendingAuthorization pending = await _pending.ConsumeAsync(Name, callback.State, cancellationToken).ConfigureAwait(false);
         string user = pending.UserName;
         if (callback.Error is not null)
         {
-            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, user, MicrosoftFlow.AuthorizationCode, null), user, "Authorize Now");
+            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, user, MicrosoftFlow.AuthorizationCode, null, Shape), user, "Authorize Now");
         }
 
         if (string.IsNullOrEmpty(callback.Code))
@@ -227,6 +235,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         catch (MsalException ex)
         {
             throw await FailAsync(ex, user, MicrosoftFlow.AuthorizationCode).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, user, "AuthorizationCode");
         }
     }
 
@@ -265,6 +277,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         {
             throw await FailAsync(ex, user, MicrosoftFlow.DeviceCode).ConfigureAwait(false);
         }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, user, "DeviceCode");
+        }
     }
 
     /// <summary>
@@ -289,6 +305,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         catch (MsalException ex)
         {
             throw await FailAsync(ex, userName, MicrosoftFlow.Import).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, userName, "Import");
         }
     }
 
@@ -480,6 +500,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         {
             throw await FailAsync(ex, userName, MicrosoftFlow.Silent).ConfigureAwait(false);
         }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, userName, "Silent");
+        }
     }
 
     private async Task<AccessToken> AcquireAppOnlyAsync(string mailbox, bool force)
@@ -500,6 +524,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         catch (MsalException ex)
         {
             throw await FailAsync(ex, mailbox, MicrosoftFlow.AppOnly).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, mailbox, "AppOnly");
         }
     }
 
@@ -585,9 +613,21 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         return new AuthorizationResult(Name, signedIn, granted, result.ExpiresOn);
     }
 
+    /// <summary>
+    /// A network failure MSAL let through (DNS, refused connection, TLS, the HTTP client's timeout) as the SDK's transient
+    /// error; <see langword="null"/> for anything else. The caller's own cancellation is never caught (only the HTTP client's
+    /// timeout, whose cancellation carries a <see cref="TimeoutException"/>).
+    /// </summary>
+    private TransientAuthorizationException? Unreachable(Exception ex) => ex switch
+    {
+        HttpRequestException or IOException or System.Net.Sockets.SocketException => TokenErrorClassifier.Transient(Name, new TokenEndpointFailure { Network = true, Inner = ex }),
+        OperationCanceledException { InnerException: TimeoutException } or TimeoutException => TokenErrorClassifier.Transient(Name, new TokenEndpointFailure { TimedOutAfter = Shape.HttpTimeout, Inner = ex }),
+        _ => null,
+    };
+
     private async Task<AuthorizationException> FailAsync(MsalException ex, string userName, MicrosoftFlow flow)
     {
-        AuthorizationException error = MicrosoftErrors.FromMsal(ex, Name, userName, flow, _time.GetUtcNow());
+        AuthorizationException error = MicrosoftErrors.FromMsal(ex, Name, userName, flow, _time.GetUtcNow(), Shape);
         await RecordAsync(error, userName).ConfigureAwait(false);
         return Logged(error, userName, flow.ToString());
     }

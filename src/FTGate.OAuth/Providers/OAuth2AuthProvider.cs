@@ -16,10 +16,9 @@ namespace FTGate.OAuth;
 /// <remarks>
 /// Tokens live in the <see cref="ITokenStore"/>; a failed refresh never overwrites the stored refresh token, and a rotated
 /// one is persisted with optimistic concurrency. <c>invalid_grant</c> marks the account "re-authorization needed";
-/// 429/5xx and network failures are transient. Concurrent callers share one refresh. The mail server's SASL mechanism is
-/// exposed through <see cref="ISaslMechanismHint"/>.
+/// 429/5xx and network failures are transient. Concurrent callers share one refresh.
 /// </remarks>
-public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
+public sealed class OAuth2AuthProvider : IAuthProvider
 {
     private static readonly string[] s_defaultDelegatedScopes = ["openid", "email", "offline_access"];
 
@@ -72,6 +71,8 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
         ArgumentNullException.ThrowIfNull(tokenStore);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Name = name;
+        IGrantLock grants = grantLock ?? GrantLocks.For(tokenStore);
+        tokenStore = GuardedTokenStore.Wrap(tokenStore);
         _options = options.Get(name);
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.OAuth2AuthProvider");
@@ -88,7 +89,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
             name,
             _grants,
             new GrantEndpoint(name, endpoint, new RemediesErrorMapper(name, s_remedies), timeProvider, _logger),
-            grantLock ?? GrantLocks.For(tokenStore),
+            grants,
             timeProvider,
             _logger,
             _options.RefreshMargin,
@@ -103,9 +104,6 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint
 
     /// <inheritdoc />
     public string? UserName => _options.UserName;
-
-    /// <summary>The SASL mechanism the mail server wants, from <see cref="OAuth2AuthOptions.SaslMechanism"/>.</summary>
-    public SaslMechanismKind SaslMechanism => _options.SaslMechanism;
 
     private bool IsClientCredentials => _options.Mode == OAuth2GrantMode.ClientCredentials;
 

@@ -16,7 +16,7 @@ internal sealed class MicrosoftGrantErrors(string providerName) : IGrantErrorMap
 
         if (failure.Error is { } error)
         {
-            return MicrosoftErrors.FromOAuthError(error, failure.ErrorDescription, failure.RetryAfter, providerName, userName, flow, failure.Inner);
+            return MicrosoftErrors.FromOAuthError(error, failure.ErrorDescription, failure.RetryAfter, providerName, userName, flow, failure.Inner, MicrosoftClientShape.Public with { HttpTimeout = failure.TimedOutAfter ?? MicrosoftClientShape.Public.HttpTimeout });
         }
 
         return new AuthorizationException(
