@@ -19,6 +19,9 @@ internal sealed class ProviderStatusRecord
     public string? Reason { get; set; }
 
     public string? Remedy { get; set; }
+
+    /// <summary>The <see cref="GrantBinding"/> of the grant kept beside this record (Microsoft's MSAL blob carries none of its own).</summary>
+    public string? Binding { get; set; }
 }
 
 /// <summary>Persists <see cref="ProviderStatusRecord"/>s in the <see cref="ITokenStore"/> (key <c>status/&lt;provider&gt;/&lt;user&gt;</c>).</summary>

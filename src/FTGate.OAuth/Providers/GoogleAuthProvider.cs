@@ -88,7 +88,7 @@ public sealed class GoogleAuthProvider : IAuthProvider
         _options = options.Get(name);
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.GoogleAuthProvider");
-        _grants = new GrantStore(tokenStore, name);
+        _grants = new GrantStore(tokenStore, name, () => Binding);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _cache = new SingleFlightTokenCache(timeProvider);
         _clock = new TimeProviderClock(timeProvider);
@@ -120,6 +120,9 @@ public sealed class GoogleAuthProvider : IAuthProvider
 
     /// <inheritdoc />
     public string? UserName => _options.UserName;
+
+    /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>): Google's fixed endpoints and the client id.</summary>
+    internal string Binding => GrantBinding.Of(Kind, Name, _options.ClientId, GoogleAuthConsts.OidcTokenUrl);
 
     private bool IsServiceAccount => !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyJson) || !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyFile);
 
@@ -276,7 +279,7 @@ public sealed class GoogleAuthProvider : IAuthProvider
         }
 
         StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
-        bool revoked = grant?.RefreshToken is { } refreshToken && await RevokeQuietlyAsync(userName, refreshToken).ConfigureAwait(false);
+        bool revoked = grant?.RefreshToken is { } refreshToken && _grants.IsBound(grant) && await RevokeQuietlyAsync(userName, refreshToken).ConfigureAwait(false);
         await _grants.RemoveAsync(userName, cancellationToken).ConfigureAwait(false);
         ProviderLog.GoogleSignedOut(_logger, Name, userName, revoked);
     }

@@ -119,6 +119,9 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
 
     private bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
 
+    /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>).</summary>
+    internal string Binding => GrantBinding.Of(Kind, Name, _options.ClientId, Authority, _options.TenantId, _options.Cloud.ToString());
+
     private MicrosoftClientShape Shape => new(IsConfidentialClient, (_httpFactory?.GetHttpClient() ?? s_http).Timeout);
 
     private string ClientId => _options.ClientId ?? throw new FTGateConfigurationException($"Provider '{Name}': ClientId is required.");
@@ -342,6 +345,11 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             hasTokens = entry is not null && MsalCacheBlob.HasRefreshToken(entry.Value.Span, null);
         }
 
+        if (hasTokens && !IsAppOnly && record?.Binding != Binding)
+        {
+            return GrantBinding.ChangedStatus(Name, userName, record?.AuthorizedOn);
+        }
+
         return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens, SecretExpiryWarning() is { } warning ? [warning] : null);
     }
 
@@ -452,6 +460,13 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
                 Name,
                 userName,
                 errorDescription: record.Reason);
+        }
+
+        if (record?.Binding != Binding && await _store.GetAsync(BlobKey(userName), CancellationToken.None).ConfigureAwait(false) is not null)
+        {
+            // Issued for another client id, authority, tenant or cloud: MSAL would send the refresh token (and the secret) there.
+            MicrosoftLog.ReauthorizationRequired(_logger, Name, userName, FTGateErrorCodes.GrantBindingChanged, "client id, authority or tenant changed");
+            throw GrantBinding.Changed(Name, userName);
         }
 
         // The grant's lock around MSAL's silent call: MSAL reads the blob again under it (BeforeAccess), so a token another
@@ -597,6 +612,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
             r =>
             {
                 r.AuthorizedOn = now;
+                r.Binding = Binding;
                 r.AccessTokenExpiresOn = result.ExpiresOn;
                 r.Scopes = [.. granted];
                 r.ReauthorizationRequired = false;

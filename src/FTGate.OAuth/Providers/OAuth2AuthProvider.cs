@@ -77,7 +77,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.OAuth2AuthProvider");
         _http = httpClientFactory?.CreateClient(name) ?? s_sharedClient;
-        _grants = new GrantStore(tokenStore, name);
+        _grants = new GrantStore(tokenStore, name, () => Binding);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _cache = new SingleFlightTokenCache(timeProvider);
         var endpoint = new DuendeTokenEndpoint(
@@ -104,6 +104,17 @@ public sealed class OAuth2AuthProvider : IAuthProvider
 
     /// <inheritdoc />
     public string? UserName => _options.UserName;
+
+    /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>): every endpoint a secret is sent to.</summary>
+    internal string Binding => GrantBinding.Of(
+        Kind,
+        Name,
+        _options.ClientId,
+        _options.Authority,
+        _options.TokenEndpoint,
+        _options.AuthorizationEndpoint,
+        _options.DeviceAuthorizationEndpoint,
+        _options.RevocationEndpoint);
 
     private bool IsClientCredentials => _options.Mode == OAuth2GrantMode.ClientCredentials;
 
@@ -310,7 +321,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider
 
         StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
         bool revoked = false;
-        if (grant is not null)
+        if (grant is not null && _grants.IsBound(grant))
         {
             revoked = await RevokeQuietlyAsync(userName, grant.RefreshToken ?? grant.AccessToken, grant.RefreshToken is null ? "access_token" : "refresh_token", cancellationToken)
                 .ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FTGate.OAuth.Internal;
+using FTGate.OAuth.Tests.MicrosoftProvider;
 using FTGate.OAuth.Tests.OAuth2;
 using FTGate.Tests.Infrastructure;
 
@@ -26,7 +27,10 @@ public sealed class CrossProcessRefreshTests(IntegrationServers servers) : IDisp
     {
         servers.Require();
         var store = new FileTokenStore(_directory);
-        var grants = new GrantStore(store, "shared");
+        // The grant as the workers' provider (same options) would have stored it, bound to its client and token endpoint.
+        var options = new OAuth2AuthOptions { TokenEndpoint = servers.OAuth.TokenEndpoint.ToString(), ClientId = OAuthServer.NativeClientId, UserName = Alice, AllowInsecureHttp = true };
+        var workerShaped = new OAuth2AuthProvider("shared", new StaticOptionsMonitor<OAuth2AuthOptions>("shared", options), store, TimeProvider.System);
+        var grants = new GrantStore(store, "shared", () => workerShaped.Binding);
         TokenSet tokens = await servers.OAuth.GetUserTokensAsync(Alice, "alice-password", cancellationToken: Ct);
         await grants.SaveAuthorizationAsync(
             new StoredGrant { UserName = Alice, AccessToken = tokens.AccessToken, AccessTokenExpiresOn = DateTimeOffset.UtcNow, RefreshToken = tokens.RefreshToken },

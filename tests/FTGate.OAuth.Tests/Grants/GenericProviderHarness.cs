@@ -54,7 +54,7 @@ internal sealed class GenericProviderHarness
 
     /// <summary>Stores a grant as Authorize Now would have (access token valid for an hour).</summary>
     public Task SeedGrantAsync(string refreshToken = "RT-1") =>
-        new GrantStore(Store, "generic").SaveAuthorizationAsync(
+        new GrantStore(Store, "generic", () => Provider.Binding).SaveAuthorizationAsync(
             new StoredGrant
             {
                 UserName = User,
