@@ -65,8 +65,9 @@ public sealed class GoogleAuthProvider : IAuthProvider
     /// <param name="tokenStore">Where tokens and pending authorizations are kept.</param>
     /// <param name="timeProvider">The clock for expiry and refresh decisions.</param>
     /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
-    /// <param name="googleHttpClientFactory">
-    /// The HTTP seam Google.Apis.Auth uses (proxies, tests); <see langword="null"/> uses Google's default.
+    /// <param name="httpClientFactory">
+    /// The HTTP seam: the named client <c>FTGate.OAuth.&lt;name&gt;</c> carries every request to Google (proxies, resilience,
+    /// tests); <see langword="null"/> uses Google's default client.
     /// </param>
     /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
     public GoogleAuthProvider(
@@ -75,7 +76,7 @@ public sealed class GoogleAuthProvider : IAuthProvider
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        Google.Apis.Http.IHttpClientFactory? googleHttpClientFactory = null,
+        System.Net.Http.IHttpClientFactory? httpClientFactory = null,
         IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -92,7 +93,7 @@ public sealed class GoogleAuthProvider : IAuthProvider
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _cache = new SingleFlightTokenCache(timeProvider);
         _clock = new TimeProviderClock(timeProvider);
-        _recorder = new GoogleRetryAfterRecorder(googleHttpClientFactory, timeProvider);
+        _recorder = new GoogleRetryAfterRecorder(OAuthHttp.ForGoogle(httpClientFactory, name), timeProvider);
         _googleFlow = new Lazy<PkceGoogleAuthorizationCodeFlow>(CreateFlow);
         _flow = new RefreshTokenGrantFlow(
             name,

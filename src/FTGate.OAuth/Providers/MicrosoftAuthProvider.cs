@@ -54,7 +54,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
     /// <param name="timeProvider">The clock.</param>
     /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
     /// <param name="httpClientFactory">
-    /// The HTTP seam MSAL and the provider use for every request to Entra; <see langword="null"/> uses MSAL's own. When set,
+    /// The HTTP seam MSAL and the provider use for every request to Entra (the named client <c>FTGate.OAuth.&lt;name&gt;</c>); <see langword="null"/> uses MSAL's own. When set,
     /// MSAL's built-in "retry once on 5xx" is off: the host's factory (for example a resilience handler) owns retries.
     /// </param>
     /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
@@ -64,7 +64,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        IMsalHttpClientFactory? httpClientFactory = null,
+        IHttpClientFactory? httpClientFactory = null,
         IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -78,7 +78,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider
         _store = tokenStore;
         _time = timeProvider;
         _logger = (ILogger?)loggerFactory?.CreateLogger<MicrosoftAuthProvider>() ?? NullLogger.Instance;
-        _httpFactory = httpClientFactory;
+        _httpFactory = OAuthHttp.ForMsal(httpClientFactory, name);
         _endpoints = MicrosoftEndpoints.For(_options.Cloud);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _status = new ProviderStatusStore(tokenStore);

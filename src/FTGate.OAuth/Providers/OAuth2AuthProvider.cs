@@ -22,12 +22,6 @@ public sealed class OAuth2AuthProvider : IAuthProvider
 {
     private static readonly string[] s_defaultDelegatedScopes = ["openid", "email", "offline_access"];
 
-    // One pooled client for every provider without a factory; connections are recycled so DNS changes are seen.
-    private static readonly HttpClient s_sharedClient = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-    {
-        Timeout = TimeSpan.FromSeconds(60),
-    };
-
     private static readonly ProviderRemedies s_remedies = new()
     {
         InvalidGrant = "Run Authorize Now (or the device sign-in) again. The refresh token was revoked, expired, or already used (servers that rotate refresh tokens reject a used one and may revoke the whole grant, for example when two installations share one token store without concurrency).",
@@ -55,7 +49,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider
     /// <param name="tokenStore">Where tokens and pending authorizations are kept.</param>
     /// <param name="timeProvider">The clock for expiry, refresh and device-flow polling.</param>
     /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
-    /// <param name="httpClientFactory">The HTTP seam (proxies, tests); <see langword="null"/> uses a shared client.</param>
+    /// <param name="httpClientFactory">The HTTP seam: the named client <c>FTGate.OAuth.&lt;name&gt;</c> (proxies, resilience, tests); <see langword="null"/> uses a shared client.</param>
     /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
     public OAuth2AuthProvider(
         string name,
@@ -63,7 +57,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        IOAuthHttpClientFactory? httpClientFactory = null,
+        IHttpClientFactory? httpClientFactory = null,
         IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -76,7 +70,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider
         _options = options.Get(name);
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.OAuth2AuthProvider");
-        _http = httpClientFactory?.CreateClient(name) ?? s_sharedClient;
+        _http = OAuthHttp.Client(httpClientFactory, name);
         _grants = new GrantStore(tokenStore, name, () => Binding);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _cache = new SingleFlightTokenCache(timeProvider);

@@ -28,17 +28,17 @@ internal sealed class GenericProviderHarness
             UserName = User,
         };
         configure?.Invoke(Options);
-        var http = new HttpClient(Handler) { Timeout = httpTimeout ?? TimeSpan.FromSeconds(100) };
-        var factory = new Mock<IOAuthHttpClientFactory>();
-        factory.Setup(f => f.CreateClient("generic")).Returns(http);
+        Http = new TestHttpClientFactory(Handler, httpTimeout);
         var monitor = new Mock<IOptionsMonitor<OAuth2AuthOptions>>();
         monitor.Setup(m => m.Get("generic")).Returns(Options);
-        Provider = new OAuth2AuthProvider("generic", monitor.Object, Store, Time, Logs, factory.Object);
+        Provider = new OAuth2AuthProvider("generic", monitor.Object, Store, Time, Logs, Http);
     }
 
     public Func<RecordedRequest, HttpResponseMessage> Responder { get; set; }
 
     public FakeHttpHandler Handler { get; }
+
+    public TestHttpClientFactory Http { get; }
 
     public ITokenStore Store { get; }
 

@@ -69,7 +69,7 @@ public sealed class GrantBindingTests
         await h.AuthorizeAsync();
         int before = h.Handler.Requests.Count;
         var edited = new GoogleTestHarness(configure: o => o.ClientId = "9999-other.apps.googleusercontent.com");
-        var provider = new GoogleAuthProvider("gmail", new StaticOptionsMonitor<GoogleAuthOptions>("gmail", edited.Options), h.Store, h.Time, h.Logs, new FakeGoogleHttpClientFactory(h.Handler));
+        var provider = new GoogleAuthProvider("gmail", new StaticOptionsMonitor<GoogleAuthOptions>("gmail", edited.Options), h.Store, h.Time, h.Logs, new TestHttpClientFactory(h.Handler));
         h.Time.Advance(TimeSpan.FromHours(2));
 
         var ex = await Assert.ThrowsAsync<ReauthorizationRequiredException>(() => provider.GetAccessTokenAsync(GoogleTestHarness.User, Ct));
