@@ -80,6 +80,24 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
         return s_personalDomains.Contains(domain, StringComparer.Ordinal) || (domain.Contains('.', StringComparison.Ordinal) && first is "outlook" or "hotmail" or "live");
     }
 
+    private static void ValidateAppOnly(MicrosoftAuthOptions options, Action<string> fail)
+    {
+        if (options.TenantId is { } tenant && s_multiTenant.Contains(tenant, StringComparer.OrdinalIgnoreCase))
+        {
+            fail($"TenantId '{tenant}' cannot be used with Mode AppOnly: client credentials need a specific tenant; use the Directory (tenant) ID GUID or a verified domain.");
+        }
+
+        if (string.IsNullOrEmpty(options.ClientSecret) && string.IsNullOrEmpty(options.CertificatePath))
+        {
+            fail("Mode AppOnly needs ClientSecret or CertificatePath: add a client secret or upload a certificate under 'Certificates & secrets' in Microsoft Entra.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Mailbox) && string.IsNullOrWhiteSpace(options.UserName))
+        {
+            fail("Mode AppOnly needs Mailbox (or UserName): the address of the mailbox the application reads.");
+        }
+    }
+
     protected override void ValidateCore(MicrosoftAuthOptions options, Action<string> fail)
     {
         if (string.IsNullOrWhiteSpace(options.ClientId))
@@ -109,20 +127,7 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
 
         if (options.Mode == MicrosoftAuthMode.AppOnly)
         {
-            if (options.TenantId is { } tenant && s_multiTenant.Contains(tenant, StringComparer.OrdinalIgnoreCase))
-            {
-                fail($"TenantId '{tenant}' cannot be used with Mode AppOnly: client credentials need a specific tenant; use the Directory (tenant) ID GUID or a verified domain.");
-            }
-
-            if (string.IsNullOrEmpty(options.ClientSecret) && string.IsNullOrEmpty(options.CertificatePath))
-            {
-                fail("Mode AppOnly needs ClientSecret or CertificatePath: add a client secret or upload a certificate under 'Certificates & secrets' in Microsoft Entra.");
-            }
-
-            if (string.IsNullOrWhiteSpace(options.Mailbox) && string.IsNullOrWhiteSpace(options.UserName))
-            {
-                fail("Mode AppOnly needs Mailbox (or UserName): the address of the mailbox the application reads.");
-            }
+            ValidateAppOnly(options, fail);
         }
         else if (string.IsNullOrWhiteSpace(options.UserName))
         {

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// configured one, a refresh token must have been issued, and the POP scope must have been granted.
 /// </para>
 /// </remarks>
-public sealed class MicrosoftAuthProvider : IAuthProvider
+public sealed class MicrosoftAuthProvider : IAuthProvider, IRefreshTokenImport, IAppOnlySetupScript
 {
     private static readonly HttpClient s_http = new();
     private readonly MicrosoftAuthOptions _options;

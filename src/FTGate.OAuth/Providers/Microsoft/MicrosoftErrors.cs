@@ -171,89 +171,32 @@ internal static partial class MicrosoftErrors
     {
         string said = Describe(description);
         int? aadsts = Aadsts(description);
-        string code;
-        string what;
-
-        switch (error.ToLowerInvariant())
+        string lower = error.ToLowerInvariant();
+        if (lower is "invalid_grant" or "interaction_required" or "consent_required" && flow is MicrosoftFlow.Silent)
         {
-            case "invalid_grant" or "interaction_required" or "consent_required" when flow is MicrosoftFlow.Silent:
-                return new ReauthorizationRequiredException(
-                    FTGateErrorCodes.ReauthorizationRequired,
-                    $"Provider '{provider}': Microsoft no longer accepts the stored grant of {userName} ({error}): {said}",
-                    Remedy(aadsts, FTGateErrorCodes.ReauthorizationRequired, userName, shape),
-                    provider,
-                    userName,
-                    error,
-                    said,
-                    inner);
-            case "invalid_grant" when flow is MicrosoftFlow.Import:
-                code = FTGateErrorCodes.ReauthorizationRequired;
-                what = "rejected the imported refresh token";
-                break;
-            case "invalid_grant":
-                code = FTGateErrorCodes.AuthorizationCodeRejected;
-                what = "refused to redeem the sign-in";
-                break;
-            case "interaction_required":
-                code = FTGateErrorCodes.ConditionalAccess;
-                what = "requires further interaction (MFA or Conditional Access)";
-                break;
-            case "consent_required":
-                code = FTGateErrorCodes.ConsentRequired;
-                what = "requires consent";
-                break;
-            case "invalid_client" when aadsts is 50011 or 500113 or 900971 or 50153:
-                code = FTGateErrorCodes.RedirectUriMismatch;
-                what = "rejected the redirect URI";
-                break;
-            case "invalid_client":
-                code = FTGateErrorCodes.InvalidClient;
-                what = "rejected the application's credentials";
-                break;
-            case "unauthorized_client":
-                code = FTGateErrorCodes.UnauthorizedClient;
-                what = "does not allow this application to use this sign-in";
-                break;
-            case "invalid_scope":
-                code = FTGateErrorCodes.InvalidScope;
-                what = "rejected the requested scope";
-                break;
-            case "access_denied" or "authorization_declined":
-                code = aadsts is 53003 or 53000 or 53001 or 530003 ? FTGateErrorCodes.ConditionalAccess
-                    : aadsts is 65004 or 90094 or 90095 or 65001 ? FTGateErrorCodes.ConsentRequired
-                    : FTGateErrorCodes.AccessDenied;
-                what = "denied access";
-                break;
-            case "expired_token" or "code_expired":
-                code = FTGateErrorCodes.DeviceCodeExpired;
-                what = "reports that the device code expired before the sign-in finished";
-                break;
-            case "temporarily_unavailable" or "server_error":
-                return new TransientAuthorizationException(
-                    $"Provider '{provider}': Microsoft's sign-in service is temporarily unavailable ({error}) for {userName}.",
-                    provider,
-                    retryAfter,
-                    error,
-                    said,
-                    inner);
-            case "invalid_request":
-                // The catch-all OAuth error: the AADSTS number is the only thing that tells these apart.
-                code = aadsts switch
-                {
-                    50011 or 500113 or 900971 or 50153 => FTGateErrorCodes.RedirectUriMismatch,
-                    50194 or 50020 or 9002331 or 500200 or 50059 => FTGateErrorCodes.TenantMismatch,
-                    90002 => FTGateErrorCodes.TenantNotFound,
-                    7000218 or 700025 => FTGateErrorCodes.InvalidClient,
-                    _ => FTGateErrorCodes.ProviderError,
-                };
-                what = "rejected the request";
-                break;
-            default:
-                code = FTGateErrorCodes.ProviderError;
-                what = "refused";
-                break;
+            return new ReauthorizationRequiredException(
+                FTGateErrorCodes.ReauthorizationRequired,
+                $"Provider '{provider}': Microsoft no longer accepts the stored grant of {userName} ({error}): {said}",
+                Remedy(aadsts, FTGateErrorCodes.ReauthorizationRequired, userName, shape),
+                provider,
+                userName,
+                error,
+                said,
+                inner);
         }
 
+        if (lower is "temporarily_unavailable" or "server_error")
+        {
+            return new TransientAuthorizationException(
+                $"Provider '{provider}': Microsoft's sign-in service is temporarily unavailable ({error}) for {userName}.",
+                provider,
+                retryAfter,
+                error,
+                said,
+                inner);
+        }
+
+        (string code, string what) = Classify(lower, aadsts, flow);
         return new AuthorizationException(
             code,
             $"Provider '{provider}': Microsoft {what} for {userName} ({error}): {said}",
@@ -263,6 +206,38 @@ internal static partial class MicrosoftErrors
             said,
             inner);
     }
+
+    /// <summary>The stable code and what Microsoft did, for an OAuth error that is neither transient nor a dead stored grant.</summary>
+    private static (string Code, string What) Classify(string error, int? aadsts, MicrosoftFlow flow) => error switch
+    {
+        "invalid_grant" when flow is MicrosoftFlow.Import => (FTGateErrorCodes.ReauthorizationRequired, "rejected the imported refresh token"),
+        "invalid_grant" => (FTGateErrorCodes.AuthorizationCodeRejected, "refused to redeem the sign-in"),
+        "interaction_required" => (FTGateErrorCodes.ConditionalAccess, "requires further interaction (MFA or Conditional Access)"),
+        "consent_required" => (FTGateErrorCodes.ConsentRequired, "requires consent"),
+        "invalid_client" when aadsts is 50011 or 500113 or 900971 or 50153 => (FTGateErrorCodes.RedirectUriMismatch, "rejected the redirect URI"),
+        "invalid_client" => (FTGateErrorCodes.InvalidClient, "rejected the application's credentials"),
+        "unauthorized_client" => (FTGateErrorCodes.UnauthorizedClient, "does not allow this application to use this sign-in"),
+        "invalid_scope" => (FTGateErrorCodes.InvalidScope, "rejected the requested scope"),
+        "access_denied" or "authorization_declined" => (
+            aadsts is 53003 or 53000 or 53001 or 530003 ? FTGateErrorCodes.ConditionalAccess
+            : aadsts is 65004 or 90094 or 90095 or 65001 ? FTGateErrorCodes.ConsentRequired
+            : FTGateErrorCodes.AccessDenied,
+            "denied access"),
+        "expired_token" or "code_expired" => (FTGateErrorCodes.DeviceCodeExpired, "reports that the device code expired before the sign-in finished"),
+
+        // The catch-all OAuth error: the AADSTS number is the only thing that tells these apart.
+        "invalid_request" => (
+            aadsts switch
+            {
+                50011 or 500113 or 900971 or 50153 => FTGateErrorCodes.RedirectUriMismatch,
+                50194 or 50020 or 9002331 or 500200 or 50059 => FTGateErrorCodes.TenantMismatch,
+                90002 => FTGateErrorCodes.TenantNotFound,
+                7000218 or 700025 => FTGateErrorCodes.InvalidClient,
+                _ => FTGateErrorCodes.ProviderError,
+            },
+            "rejected the request"),
+        _ => (FTGateErrorCodes.ProviderError, "refused"),
+    };
 
     /// <summary>The remedy sentence: from the AADSTS number when Entra sent a known one, otherwise from the stable code.</summary>
     public static string Remedy(int? aadsts, string code, string userName, MicrosoftClientShape shape) => aadsts switch
