@@ -23,7 +23,7 @@ build() {
 pack() {
   rm -rf artifacts/packages
   # The packages (and the ftgate tool); the samples' web app and the test projects are not packable.
-  for project in src/FTGate.OAuth src/FTGate.SmartPop src/FTGate.Testing samples/FTGate.Cli; do
+  for project in src/FTGate.OAuth src/FTGate.SmartPop src/FTGate.Redis src/FTGate.Testing samples/FTGate.Cli; do
     dotnet pack "$project" -c Release --no-build -o artifacts/packages
   done
   ls -1 artifacts/packages

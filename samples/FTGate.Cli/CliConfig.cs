@@ -22,6 +22,7 @@ internal sealed class CliConfig
 
     private static readonly JsonSerializerOptions s_write = new() { WriteIndented = true };
     private readonly JsonObject _root;
+    private bool _hasComments;
 
     private CliConfig(string path, JsonObject root, bool exists)
     {
@@ -72,14 +73,228 @@ internal sealed class CliConfig
         try
         {
             JsonNode? node = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            return node is JsonObject obj
-                ? new CliConfig(path, obj, exists: true)
-                : throw new CliException(ExitCodes.UsageOrConfiguration, $"Config file '{path}' does not hold a JSON object.", "Fix the file, or point --config at another one.");
+            if (node is not JsonObject obj)
+            {
+                throw new CliException(ExitCodes.UsageOrConfiguration, $"Config file '{path}' does not hold a JSON object.", "Fix the file, or point --config at another one.");
+            }
+
+            var config = new CliConfig(path, obj, exists: true) { _hasComments = HasComments(File.ReadAllBytes(path)) };
+            config.Check();
+            return config;
         }
         catch (JsonException ex)
         {
             throw new CliException(ExitCodes.UsageOrConfiguration, $"Config file '{path}' is not valid JSON: {ex.Message}", "Fix the file, or point --config at another one.");
         }
+    }
+
+    /// <summary>
+    /// Checks what the SDK's binder would otherwise reject with a raw .NET message: the sections are objects, the names follow
+    /// the name rules, and every known field has a value of its type. The message names the file, the field and the type.
+    /// </summary>
+    /// <exception cref="CliException">A section, name or field is wrong (exit code 2).</exception>
+    private void Check()
+    {
+        foreach ((string sectionPath, string kind, JsonNode? section) in new[]
+        {
+            ("FTGate:Providers", "Provider", Find(FTGate, "Providers")),
+            ("FTGate:SmartPop:Accounts", "Account", Find(Find(FTGate, "SmartPop") as JsonObject, "Accounts")),
+        })
+        {
+            if (section is null)
+            {
+                continue;
+            }
+
+            if (section is not JsonObject items)
+            {
+                throw TypeError(sectionPath, section, "an object with one entry per name");
+            }
+
+            foreach ((string name, JsonNode? item) in items)
+            {
+                if (global::FTGate.Samples.NameRules.Check(kind, name) is { Count: > 0 } problems)
+                {
+                    throw new CliException(ExitCodes.UsageOrConfiguration, $"Config file '{Path}': {string.Join(" ", problems)}", $"Rename the entry under {sectionPath} in the file.");
+                }
+
+                if (item is not JsonObject fields)
+                {
+                    throw TypeError($"{sectionPath}:{name}", item, "an object of settings");
+                }
+
+                foreach ((string field, JsonNode? value) in fields)
+                {
+                    if (s_fieldTypes.TryGetValue(field, out FieldType type) && !Fits(value, type))
+                    {
+                        throw TypeError($"{sectionPath}:{name}:{field}", value, Describe(type));
+                    }
+                }
+            }
+        }
+    }
+
+    private CliException TypeError(string field, JsonNode? value, string expected) => new(
+        ExitCodes.UsageOrConfiguration,
+        $"Config file '{Path}': {field} is {(value is null ? "null" : global::FTGate.Samples.NameRules.Printable(Shorten(value.ToJsonString())))}; expected {expected}.",
+        $"Correct {field} in the file (or remove the entry and add it again with 'ftgate').");
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+    private static JsonNode? Find(JsonObject? parent, string name)
+    {
+        if (parent is null)
+        {
+            return null;
+        }
+
+        foreach ((string key, JsonNode? value) in parent)
+        {
+            if (string.Equals(key, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        return null;
+    }
+
+    private enum FieldType
+    {
+        Port,
+        Int,
+        Long,
+        Bool,
+        TimeSpan,
+        DateTime,
+        Text,
+        List,
+        Security,
+        Mode,
+        Cloud,
+        Sasl,
+        ClientAuthentication,
+        ProviderType,
+    }
+
+    private static readonly Dictionary<string, FieldType> s_fieldTypes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Port"] = FieldType.Port,
+        ["MaxMessagesPerPoll"] = FieldType.Int,
+        ["DeleteAfterDays"] = FieldType.Int,
+        ["MaxMessageSize"] = FieldType.Long,
+        ["LeaveOnServer"] = FieldType.Bool,
+        ["Enabled"] = FieldType.Bool,
+        ["CheckCertificateRevocation"] = FieldType.Bool,
+        ["AllowInsecureAuthentication"] = FieldType.Bool,
+        ["ProtocolLog"] = FieldType.Bool,
+        ["ClientSecretInTokenStore"] = FieldType.Bool,
+        ["AllowInsecureHttp"] = FieldType.Bool,
+        ["AppInTestingStatus"] = FieldType.Bool,
+        ["EnableInstanceDiscovery"] = FieldType.Bool,
+        ["PollInterval"] = FieldType.TimeSpan,
+        ["ConnectTimeout"] = FieldType.TimeSpan,
+        ["CommandTimeout"] = FieldType.TimeSpan,
+        ["RefreshMargin"] = FieldType.TimeSpan,
+        ["ClientSecretExpiresOn"] = FieldType.DateTime,
+        ["Scopes"] = FieldType.List,
+        ["Security"] = FieldType.Security,
+        ["Mode"] = FieldType.Mode,
+        ["Cloud"] = FieldType.Cloud,
+        ["SaslMechanism"] = FieldType.Sasl,
+        ["ClientAuthentication"] = FieldType.ClientAuthentication,
+        ["Type"] = FieldType.ProviderType,
+        ["Host"] = FieldType.Text,
+        ["UserName"] = FieldType.Text,
+        ["ClientId"] = FieldType.Text,
+        ["TenantId"] = FieldType.Text,
+        ["Authority"] = FieldType.Text,
+        ["TokenEndpoint"] = FieldType.Text,
+        ["AuthorizationEndpoint"] = FieldType.Text,
+        ["DeviceAuthorizationEndpoint"] = FieldType.Text,
+        ["RevocationEndpoint"] = FieldType.Text,
+        ["RedirectUri"] = FieldType.Text,
+        ["AuthProvider"] = FieldType.Text,
+        ["PasswordEnvironmentVariable"] = FieldType.Text,
+        ["ClientSecretEnvironmentVariable"] = FieldType.Text,
+        ["TrustedRootCertificateFile"] = FieldType.Text,
+        ["Mailbox"] = FieldType.Text,
+    };
+
+    private static bool Fits(JsonNode? value, FieldType type)
+    {
+        if (type == FieldType.List)
+        {
+            return value is null || (value is JsonArray array && array.All(v => v is JsonValue));
+        }
+
+        if (value is null)
+        {
+            return type is FieldType.Text or FieldType.DateTime or FieldType.Int;
+        }
+
+        if (value is not JsonValue scalar)
+        {
+            return false;
+        }
+
+        string text = scalar.TryGetValue(out string? s) ? s : scalar.ToJsonString();
+        System.Globalization.CultureInfo invariant = System.Globalization.CultureInfo.InvariantCulture;
+        return type switch
+        {
+            FieldType.Port => int.TryParse(text, System.Globalization.NumberStyles.Integer, invariant, out int port) && port is >= 0 and <= 65535,
+            FieldType.Int => int.TryParse(text, System.Globalization.NumberStyles.Integer, invariant, out _),
+            FieldType.Long => long.TryParse(text, System.Globalization.NumberStyles.Integer, invariant, out _),
+            FieldType.Bool => bool.TryParse(text, out _),
+            FieldType.TimeSpan => TimeSpan.TryParse(text, invariant, out _),
+            FieldType.DateTime => DateTimeOffset.TryParse(text, invariant, System.Globalization.DateTimeStyles.None, out _),
+            FieldType.Security => Enum.TryParse<global::FTGate.SmartPop.Pop3Security>(text, ignoreCase: true, out _),
+            FieldType.Mode => Enum.TryParse<global::FTGate.OAuth.MicrosoftAuthMode>(text, ignoreCase: true, out _) || Enum.TryParse<global::FTGate.OAuth.OAuth2GrantMode>(text, ignoreCase: true, out _),
+            FieldType.Cloud => Enum.TryParse<global::FTGate.OAuth.MicrosoftCloud>(text, ignoreCase: true, out _),
+            FieldType.Sasl => Enum.TryParse<global::FTGate.OAuth.SaslMechanismKind>(text, ignoreCase: true, out _),
+            FieldType.ClientAuthentication => Enum.TryParse<global::FTGate.OAuth.ClientAuthenticationMethod>(text, ignoreCase: true, out _),
+            FieldType.ProviderType => Enum.TryParse<global::FTGate.OAuth.AuthProviderKind>(text, ignoreCase: true, out _),
+            _ => true,
+        };
+    }
+
+    private static string Describe(FieldType type) => type switch
+    {
+        FieldType.Port => "a port number from 0 to 65535 (0: the default port)",
+        FieldType.Int => "a whole number (Int32)",
+        FieldType.Long => "a whole number of bytes (Int64)",
+        FieldType.Bool => "true or false (Boolean)",
+        FieldType.TimeSpan => "a duration such as \"00:05:00\" (TimeSpan)",
+        FieldType.DateTime => "a date such as \"2027-06-30\" (DateTimeOffset)",
+        FieldType.List => "a list of strings such as [\"openid\", \"email\"]",
+        FieldType.Security => "one of " + string.Join(", ", Enum.GetNames<global::FTGate.SmartPop.Pop3Security>()),
+        FieldType.Mode => "one of " + string.Join(", ", Enum.GetNames<global::FTGate.OAuth.MicrosoftAuthMode>().Concat(Enum.GetNames<global::FTGate.OAuth.OAuth2GrantMode>()).Distinct()),
+        FieldType.Cloud => "one of " + string.Join(", ", Enum.GetNames<global::FTGate.OAuth.MicrosoftCloud>()),
+        FieldType.Sasl => "one of " + string.Join(", ", Enum.GetNames<global::FTGate.OAuth.SaslMechanismKind>()),
+        FieldType.ClientAuthentication => "one of " + string.Join(", ", Enum.GetNames<global::FTGate.OAuth.ClientAuthenticationMethod>()),
+        FieldType.ProviderType => "one of " + string.Join(", ", Enum.GetNames<global::FTGate.OAuth.AuthProviderKind>()),
+        _ => "a string",
+    };
+
+    private static bool HasComments(byte[] json)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Allow, AllowTrailingCommas = true });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.Comment)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Already parsed successfully with comments skipped; a reader disagreement is not a comment.
+        }
+
+        return false;
     }
 
     /// <summary>Loads the file and insists that it exists (for commands that only read).</summary>
@@ -119,8 +334,17 @@ internal sealed class CliConfig
     public string ResolvePath(string path) => System.IO.Path.GetFullPath(path, Directory);
 
     /// <summary>Writes the file atomically (temporary file, then rename), owner-only on Unix.</summary>
+    /// <exception cref="CliException">The file has comments, which a rewrite would drop.</exception>
     public void Save()
     {
+        if (_hasComments)
+        {
+            throw new CliException(
+                ExitCodes.UsageOrConfiguration,
+                $"Config file '{Path}' has comments (// or /* */); rewriting it would drop them, so nothing was changed.",
+                "Make this change by editing the file yourself, or remove the comments (keep notes in another file) and run the command again.");
+        }
+
         System.IO.Directory.CreateDirectory(Directory);
         string temp = Path + ".tmp";
         File.WriteAllBytes(temp, ToUtf8());

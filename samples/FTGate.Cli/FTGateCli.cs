@@ -17,6 +17,9 @@ public static class FTGateCli
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(console);
 
+        // Errors often quote a server: their control characters are escaped before they reach the terminal.
+        console = new CliConsole(console.Out, new TerminalSafeWriter(console.Error), console.In, console.IsInteractive);
+
         var globals = new GlobalOptions();
         RootCommand root = new("ftgate: collect POP3 mail from Microsoft 365, Gmail and other OAuth2 hosts.\n"
             + "Configuration is one JSON file (--config, FTGATE_CONFIG, or ./ftgate.json); tokens live encrypted in ftgate.tokens/ beside it.")
@@ -25,11 +28,14 @@ public static class FTGateCli
             globals.Verbose,
             ProviderCommands.Create(globals, console),
             AuthorizeCommand.Create(globals, console),
+            ExplainCommand.Create(globals, console),
             AccountCommands.Create(globals, console),
             TestCommand.Create(globals, console),
             FetchCommand.Create(globals, console),
             StatusCommand.Create(globals, console),
+            RebindCommand.Create(globals, console),
             DemoCommand.Create(globals, console),
+            RunCommand.Create(globals, console),
         };
 
         ParseResult parse = root.Parse(args);

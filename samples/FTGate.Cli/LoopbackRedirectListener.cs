@@ -44,7 +44,13 @@ internal sealed class LoopbackRedirectListener : IDisposable
         && (redirectUri.IsLoopback || (IPAddress.TryParse(redirectUri.Host, out IPAddress? ip) && IPAddress.IsLoopback(ip)));
 
     /// <summary>Waits for the browser to arrive at the redirect URI with <c>code</c> or <c>error</c>.</summary>
-    public async Task<Callback> AcceptCallbackAsync(CancellationToken cancellationToken)
+    public Task<Callback> AcceptCallbackAsync(CancellationToken cancellationToken) => AcceptCallbackAsync(null, null, cancellationToken);
+
+    /// <summary>
+    /// Waits for the callback carrying <paramref name="expectedState"/>: one with another state (a stray or forged request) is
+    /// answered 400, reported to <paramref name="ignored"/>, and the wait goes on.
+    /// </summary>
+    public async Task<Callback> AcceptCallbackAsync(string? expectedState, Action<Uri>? ignored, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -56,7 +62,15 @@ internal sealed class LoopbackRedirectListener : IDisposable
                     && string.Equals(uri.AbsolutePath, _path, StringComparison.Ordinal)
                     && (uri.Query.Contains("code=", StringComparison.Ordinal) || uri.Query.Contains("error=", StringComparison.Ordinal)))
                 {
-                    return new Callback(uri, client);
+                    if (expectedState is null || string.Equals(FTGate.OAuth.AuthorizationCallback.FromUri(uri).State, expectedState, StringComparison.Ordinal))
+                    {
+                        return new Callback(uri, client);
+                    }
+
+                    ignored?.Invoke(uri);
+                    await WriteResponseAsync(client.GetStream(), 400, "Not this sign-in", "This response does not belong to the sign-in ftgate is waiting for (wrong state) and was ignored.", cancellationToken);
+                    client.Dispose();
+                    continue;
                 }
 
                 await WriteResponseAsync(client.GetStream(), 404, "Not found", "This address only receives the sign-in redirect for ftgate.", cancellationToken);
@@ -98,7 +112,7 @@ internal sealed class LoopbackRedirectListener : IDisposable
         string body = $"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title></head>"
             + $"<body style=\"font-family:sans-serif;margin:3em\"><h1>{WebUtility.HtmlEncode(title)}</h1><p>{WebUtility.HtmlEncode(message)}</p></body></html>";
         byte[] content = Encoding.UTF8.GetBytes(body);
-        string reason = status == 200 ? "OK" : "Not Found";
+        string reason = status switch { 200 => "OK", 400 => "Bad Request", _ => "Not Found" };
         byte[] headers = Encoding.ASCII.GetBytes(
             $"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {content.Length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n");
         await stream.WriteAsync(headers, cancellationToken);

@@ -1,6 +1,10 @@
+using FTGate.OAuth;
 using FTGate.WebAdmin.Configuration;
 using FTGate.WebAdmin.Security;
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -44,10 +48,16 @@ public static class WebAdminApp
         if (string.IsNullOrEmpty(password))
         {
             throw new WebAdminStartupException(
-                $"set the {AdminPasswordVariable} environment variable to the password that protects this admin site.");
+                $"set the {AdminPasswordVariable} environment variable to the password that protects this admin site (at least {WebAdminOptions.MinimumPasswordLength} characters).");
+        }
+
+        if (AdminPassword.Problem(password) is { } passwordProblem)
+        {
+            throw new WebAdminStartupException($"{AdminPasswordVariable}: {passwordProblem}.");
         }
 
         WebAdminOptions options = builder.Configuration.GetSection(WebAdminOptions.SectionName).Get<WebAdminOptions>() ?? new WebAdminOptions();
+        ConfigureHostAndProxies(builder, options);
         string dataDirectory = Path.GetFullPath(string.IsNullOrWhiteSpace(options.DataDirectory)
             ? Path.Combine(builder.Environment.ContentRootPath, "data")
             : options.DataDirectory);
@@ -56,15 +66,23 @@ public static class WebAdminApp
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(new AdminPassword(password));
+        builder.Services.AddSingleton<LoginThrottle>();
+        builder.Services.AddSingleton<AdminSessions>();
         // Read (or created) now, so that a broken file stops the start instead of the first request.
         builder.Services.AddSingleton(new ConfigurationFile(Path.Combine(dataDirectory, "ftgate.json"), Path.Combine(dataDirectory, "tokens")));
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new FileTokenStore(
+            new FileTokenStoreOptions { Directory = sp.GetRequiredService<ConfigurationFile>().TokenDirectory, RefuseUnsafePermissions = options.RefuseUnsafePermissions },
+            sp.GetRequiredService<ILogger<FileTokenStore>>()));
+        builder.Services.AddSingleton<SecretVault>(sp => new SecretVault(sp.GetRequiredService<FileTokenStore>(), sp.GetRequiredService<ILogger<SecretVault>>()));
         builder.Services.AddSingleton<FTGateRuntime>();
         builder.Services.AddSingleton<PendingAuthorizations>();
         builder.Services.AddDataProtection()
             .SetApplicationName("FTGate.WebAdmin")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
 
+        // Behind a TLS-terminating proxy (or with an https public URL) the cookies are Secure whatever the hop to us was.
+        bool secureCookies = options.SecureCookies;
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(o =>
             {
@@ -73,11 +91,20 @@ public static class WebAdminApp
                 // Lax, not Strict: the provider's redirect back to /oauth/callback is a cross-site top-level GET that must
                 // carry the admin session.
                 o.Cookie.SameSite = SameSiteMode.Lax;
-                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                o.Cookie.SecurePolicy = secureCookies ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
                 o.LoginPath = "/login";
                 o.LogoutPath = "/logout";
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
                 o.SlidingExpiration = true;
+                o.Events.OnValidatePrincipal = async context =>
+                {
+                    // Server-side sessions: a signed-out session, or one started under another admin password, is refused.
+                    if (!context.HttpContext.RequestServices.GetRequiredService<AdminSessions>().IsLive(context.Principal))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                    }
+                };
                 o.Events.OnRedirectToLogin = context =>
                 {
                     // An authorization response without an admin session is refused outright (never processed, never
@@ -91,7 +118,9 @@ public static class WebAdminApp
                             context.HttpContext.RequestAborted);
                     }
 
-                    context.Response.Redirect(context.RedirectUri);
+                    // Relative: the Location header never carries a host name taken from the request.
+                    Uri redirect = new(context.RedirectUri, UriKind.RelativeOrAbsolute);
+                    context.Response.Redirect(redirect.IsAbsoluteUri ? redirect.PathAndQuery : context.RedirectUri);
                     return Task.CompletedTask;
                 };
             });
@@ -101,6 +130,8 @@ public static class WebAdminApp
         {
             o.Cookie.Name = "ftgate.af";
             o.Cookie.SameSite = SameSiteMode.Strict;
+            // Secure whenever the (forwarded) request is https; antiforgery refuses to run over http with Always.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.HeaderName = null;
         });
         builder.Services.AddRazorPages(o =>
@@ -109,6 +140,29 @@ public static class WebAdminApp
         });
 
         WebApplication app = builder.Build();
+        options.BoundAddress = () => app.Services.GetService<Microsoft.AspNetCore.Hosting.Server.IServer>()?
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses.FirstOrDefault() is { } bound
+            ? bound.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal)
+                .Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal)
+            : null;
+
+        // Secrets are bound to their settings before the SDK sees any of them (and moved out of the file if typed into it).
+        app.Services.GetRequiredService<SecretVault>()
+            .LoadAsync(app.Services.GetRequiredService<ConfigurationFile>(), CancellationToken.None)
+            .GetAwaiter().GetResult();
+        if (options.KnownProxies.Count > 0)
+        {
+            var forwarded = new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto, ForwardLimit = 1 };
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.KnownProxies.Clear();
+            foreach (string proxy in options.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy)); // checked in ConfigureHostAndProxies
+            }
+
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseMiddleware<SecurityHeadersMiddleware>();
         if (!app.Environment.IsDevelopment())
         {
@@ -127,6 +181,54 @@ public static class WebAdminApp
             dataDirectory,
             Path.Combine(dataDirectory, "ftgate.json"));
         return app;
+    }
+
+    /// <summary>
+    /// Checks <c>WebAdmin:PublicUrl</c> and <c>WebAdmin:KnownProxies</c>, and sets the standard <c>AllowedHosts</c> (host
+    /// filtering: any other Host header gets 400) when the operator did not: the loopback names, the host names the site is
+    /// bound to, and the public URL's host.
+    /// </summary>
+    private static void ConfigureHostAndProxies(WebApplicationBuilder builder, WebAdminOptions options)
+    {
+        string? publicUrl = options.PublicUrl ?? options.PublicBaseUrl;
+        if (publicUrl is not null
+            && (!Uri.TryCreate(publicUrl, UriKind.Absolute, out Uri? parsed) || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps)
+                || !string.IsNullOrEmpty(parsed.Query) || !string.IsNullOrEmpty(parsed.Fragment) || parsed.PathAndQuery != "/"))
+        {
+            throw new WebAdminStartupException(
+                $"WebAdmin:PublicUrl '{publicUrl}' is not an absolute http(s) URL without a path, such as https://mail.example.com:8443.");
+        }
+
+        foreach (string proxy in options.KnownProxies)
+        {
+            if (!IPAddress.TryParse(proxy, out _))
+            {
+                throw new WebAdminStartupException($"WebAdmin:KnownProxies: '{proxy}' is not an IP address; list the reverse proxies' addresses, such as 127.0.0.1 or 10.0.0.5.");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["AllowedHosts"]))
+        {
+            return;
+        }
+
+        var hosts = new SortedSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost", "127.0.0.1", "[::1]" };
+        string urls = builder.Configuration[WebHostDefaults.ServerUrlsKey] ?? WebAdminOptions.DefaultUrl;
+        foreach (string url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Uri.TryCreate(url.Replace("://+", "://wildcard", StringComparison.Ordinal).Replace("://*", "://wildcard", StringComparison.Ordinal), UriKind.Absolute, out Uri? bound)
+                && bound.Host is not ("wildcard" or "0.0.0.0" or "[::]"))
+            {
+                hosts.Add(bound.Host);
+            }
+        }
+
+        if (publicUrl is not null)
+        {
+            hosts.Add(new Uri(publicUrl).Host);
+        }
+
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["AllowedHosts"] = string.Join(';', hosts) });
     }
 
     /// <summary>The redirect URI's path: the provider sends the browser back here.</summary>

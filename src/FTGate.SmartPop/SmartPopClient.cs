@@ -411,12 +411,26 @@ public sealed class SmartPopClient : ISmartPopClient
         return await tester.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The shared-mailbox rule: the token is asked for the provider's authorized user (app-only: for the mailbox, as the app);
+    /// the SASL user stays the account's UserName. A token request that never reached the provider is rethrown with its network
+    /// cause and fix (the Test shows the same words).
+    /// </summary>
     internal async Task<AccessToken> GetTokenAsync(SmartPopAccount account, bool forceRefresh, CancellationToken cancellationToken)
     {
         IAuthProvider provider = _providers.Get(account.AuthProvider!); // UsesOAuth checked by callers
-        return forceRefresh
-            ? await provider.RefreshAccessTokenAsync(account.UserName, cancellationToken).ConfigureAwait(false)
-            : await provider.GetAccessTokenAsync(account.UserName, cancellationToken).ConfigureAwait(false);
+        string user = MailboxTokenRule.TokenUser(provider, account);
+        AuthorizationException? explained = null;
+        try
+        {
+            return forceRefresh
+                ? await provider.RefreshAccessTokenAsync(user, cancellationToken).ConfigureAwait(false)
+                : await provider.GetAccessTokenAsync(user, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && TokenEndpointDiagnosis.TryExplain(ex, provider.Name, out explained))
+        {
+            throw explained;
+        }
     }
 
     internal static string GetPassword(SmartPopAccount account) =>
@@ -430,6 +444,10 @@ public sealed class SmartPopClient : ISmartPopClient
     internal IPop3Connection CreateConnection(SmartPopAccount account) => _connections.Create(account);
 
     internal ILogger Logger => _logger;
+
+    internal IAuthProvider Provider(SmartPopAccount account) => _providers.Get(account.AuthProvider!); // UsesOAuth checked by callers
+
+    internal DateTimeOffset Now() => _time.GetUtcNow();
 
     internal Func<long> Timestamp => _time.GetTimestamp;
 

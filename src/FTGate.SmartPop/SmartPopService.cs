@@ -274,7 +274,7 @@ public sealed class SmartPopService : IHostedService, IDisposable
 
         try
         {
-            AuthorizationStatus status = await provider.GetStatusAsync(account.UserName, stop).ConfigureAwait(false);
+            AuthorizationStatus status = await provider.GetStatusAsync(MailboxTokenRule.TokenUser(provider, account), stop).ConfigureAwait(false);
             return status.State == AuthorizationState.Authorized && (status.AuthorizedOn is null || status.AuthorizedOn > pausedAt);
         }
         catch (FTGateException)

@@ -96,6 +96,8 @@ public sealed class TestPop3Server : IAsyncDisposable
     /// <summary>The mailboxes created so far.</summary>
     public IReadOnlyCollection<TestMailbox> Mailboxes => [.. _mailboxes.Values];
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Mailbox, string User), bool> _fullAccess = new();
+
     internal bool OfferStls { get; }
 
     internal bool RequireTlsForAuthentication { get; }
@@ -147,6 +149,22 @@ public sealed class TestPop3Server : IAsyncDisposable
         mailbox.Password = password;
         return mailbox;
     }
+
+    /// <summary>
+    /// Exchange's <c>Add-MailboxPermission -Identity mailbox -User user -AccessRights FullAccess</c>: an OAuth token of
+    /// <paramref name="userName"/> may then log in to <paramref name="mailbox"/> (the SASL user). Without it a token is accepted
+    /// only for its own user, as Dovecot and Gmail do.
+    /// </summary>
+    /// <param name="mailbox">The shared mailbox.</param>
+    /// <param name="userName">The delegate whose tokens may open it.</param>
+    public void GrantFullAccess(string mailbox, string userName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mailbox);
+        ArgumentException.ThrowIfNullOrEmpty(userName);
+        _fullAccess[(mailbox.ToUpperInvariant(), userName.ToUpperInvariant())] = true;
+    }
+
+    internal bool HasFullAccess(string mailbox, string userName) => _fullAccess.ContainsKey((mailbox.ToUpperInvariant(), userName.ToUpperInvariant()));
 
     /// <summary>
     /// Accepts exactly this server's certificate: assign it to <c>Pop3Client.ServerCertificateValidationCallback</c> (it has the

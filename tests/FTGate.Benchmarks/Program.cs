@@ -17,6 +17,7 @@ switch (command)
 {
     case "child":
         return await Child.RunAsync(rest[0]);
+    case "farm": return await FarmBench.RunAsync(rest); // Redis farm: store get, cached token, 3-node refresh storm, lease hand-over (docs/farm.md)
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Child).Assembly).Run(rest, MicroConfig.Create());
         return 0;

@@ -20,6 +20,11 @@ internal sealed partial class AdminClient : IDisposable
 
     public CookieContainer Cookies { get; }
 
+    /// <summary>Headers sent with every request (X-Forwarded-For from a "proxy").</summary>
+    public System.Net.Http.Headers.HttpRequestHeaders DefaultHeaders => _http.DefaultRequestHeaders;
+
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => _http.SendAsync(request, cancellationToken);
+
     public async Task SignInAsync(string password, CancellationToken cancellationToken)
     {
         using HttpResponseMessage response = await PostFormAsync("login", "login", new() { ["password"] = password }, cancellationToken);

@@ -105,6 +105,24 @@ public sealed partial class BrowserTests(IntegrationServers servers)
 
         await page.ClickAsync("a[href='/providers']");
         await Assertions.Expect(page.Locator("tr[data-provider='Wrong Secret'] td.status")).ToContainTextAsync("not authorized");
+
+        // An endpoint edit: the stored client secret is bound to the old token endpoint, so the save is refused until the
+        // secret is entered again, and the provider stays authorized with its old endpoint.
+        await page.ClickAsync("a:text-is('Local OAuth')");
+        await page.FillAsync("#f-TokenEndpoint", "http://127.0.0.1:9/elsewhere/token");
+        await page.ClickAsync("#save");
+        await Assertions.Expect(page.Locator("#validation")).ToContainTextAsync("TokenEndpoint (");
+        await Assertions.Expect(page.Locator("#validation")).ToContainTextAsync("Enter the ClientSecret again");
+        await Screenshots.SaveAsync(page, "10-endpoint-edit-needs-the-secret");
+        await page.ClickAsync("#nav-providers");
+        await Assertions.Expect(page.Locator("tr[data-provider='Local OAuth'] td.status")).ToContainTextAsync("authorized");
+
+        // Sign out (a form with an antiforgery token): back at the sign-in page, and the pages need a new sign-in.
+        await page.ClickAsync("#sign-out");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/login$"));
+        await page.GotoAsync(new Uri(server.BaseUri, "providers").AbsoluteUri);
+        await Assertions.Expect(page).ToHaveURLAsync(LoginUrl());
+        await Screenshots.SaveAsync(page, "11-signed-out");
     }
 
     private static byte[] Message(string subject) => System.Text.Encoding.ASCII.GetBytes(

@@ -24,7 +24,7 @@ public sealed class ProviderPageTests
 
         using HttpResponseMessage providers = await client.GetAsync("providers", Ct);
         Assert.Equal(HttpStatusCode.Redirect, providers.StatusCode);
-        Assert.StartsWith("/login", providers.Headers.Location!.AbsolutePath, StringComparison.Ordinal);
+        Assert.StartsWith("/login", providers.Headers.Location!.OriginalString, StringComparison.Ordinal); // relative: never a host from the request
 
         using HttpResponseMessage wrong = await client.PostFormAsync("login", "login", new() { ["password"] = "guess" }, Ct);
         Assert.Equal(HttpStatusCode.OK, wrong.StatusCode);
@@ -130,11 +130,12 @@ public sealed class ProviderPageTests
         Assert.Contains("stored — leave empty to keep it", html, StringComparison.Ordinal);
 
         fields["f.ClientSecret"] = "";
-        fields["f.ClientId"] = "client-2";
+        fields["f.UserName"] = "other@example.com"; // not a bound field: the stored secret stays
         await OAuthProviderSetup.SaveAsync(admin, "Example", fields, Ct);
         JsonNode saved = JsonNode.Parse(await File.ReadAllTextAsync(server.ConfigurationFile, Ct))!["FTGate"]!["Providers"]!["Example"]!;
-        Assert.Equal(Secret, saved["ClientSecret"]!.ToString());
-        Assert.Equal("client-2", saved["ClientId"]!.ToString());
+        Assert.Null(saved["ClientSecret"]); // kept in the encrypted token store, bound to the endpoints
+        Assert.DoesNotContain(Secret, await File.ReadAllTextAsync(server.ConfigurationFile, Ct), StringComparison.Ordinal);
+        Assert.Equal("other@example.com", saved["UserName"]!.ToString());
         Assert.Equal("OAuth2", saved["Type"]!.ToString());
         if (!OperatingSystem.IsWindows())
         {

@@ -11,10 +11,12 @@ internal sealed class WebAdminServer : IAsyncDisposable
     public const string AdminPassword = "test-admin-password";
 
     private readonly WebApplication _app;
+    private readonly bool _keepData;
 
-    private WebAdminServer(WebApplication app, Uri baseUri, string dataDirectory)
+    private WebAdminServer(WebApplication app, Uri baseUri, string dataDirectory, bool keepData)
     {
         _app = app;
+        _keepData = keepData;
         BaseUri = baseUri;
         DataDirectory = dataDirectory;
     }
@@ -28,34 +30,62 @@ internal sealed class WebAdminServer : IAsyncDisposable
     public string ConfigurationFile => Path.Combine(DataDirectory, "ftgate.json");
 
     /// <summary>Starts the admin; with <paramref name="logs"/>, at the production default log level (Information) into it.</summary>
-    public static async Task<WebAdminServer> StartAsync(CancellationToken cancellationToken, LogCapture? logs = null)
+    public static Task<WebAdminServer> StartAsync(CancellationToken cancellationToken, LogCapture? logs = null) =>
+        StartAsync(cancellationToken, logs, dataDirectory: null);
+
+    /// <summary>
+    /// Starts the admin on <paramref name="dataDirectory"/> (kept on dispose, for a restart) or a fresh folder, with extra
+    /// configuration and services.
+    /// </summary>
+    public static async Task<WebAdminServer> StartAsync(
+        CancellationToken cancellationToken,
+        LogCapture? logs,
+        string? dataDirectory,
+        Dictionary<string, string?>? settings = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
-        string data = Infra.NewTempDirectory("ftg-wa");
+        string data = dataDirectory ?? Infra.NewTempDirectory("ftg-wa");
         WebApplication app = WebAdminApp.Create(
             ["--urls", "http://127.0.0.1:0"],
             builder =>
             {
-                builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                var values = new Dictionary<string, string?>
                 {
                     [WebAdminApp.AdminPasswordVariable] = AdminPassword,
                     ["WebAdmin:DataDirectory"] = data,
                     ["Logging:LogLevel:Default"] = logs is null ? "Warning" : "Information",
                     ["Logging:LogLevel:FTGate"] = "Information",
-                });
+                };
+                foreach ((string key, string? value) in settings ?? [])
+                {
+                    values[key] = value;
+                }
+
+                builder.Configuration.AddInMemoryCollection(values);
                 if (logs is not null)
                 {
                     builder.Logging.AddProvider(logs);
                 }
+
+                configure?.Invoke(builder);
             });
         await app.StartAsync(cancellationToken);
         var baseUri = new Uri(app.Urls.Single().Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/");
-        return new WebAdminServer(app, baseUri, data);
+        return new WebAdminServer(app, baseUri, data, keepData: dataDirectory is not null);
     }
+
+    /// <summary>The application's services (a test's look at the token store or the session list).</summary>
+    public IServiceProvider Services => _app.Services;
 
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        if (_keepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDirectory, recursive: true);

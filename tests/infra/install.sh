@@ -14,6 +14,7 @@ PKGS=(dovecot-core dovecot-pop3d openssl curl ca-certificates)
 # Debian's Chromium (/usr/bin/chromium) for the web admin's browser test (tests/FTGate.WebAdmin.Tests); browsers
 # cannot be downloaded by Playwright here, so the test drives this one.
 PKGS+=(chromium)
+PKGS+=(redis-server) # farm tests: private instances via start-redis.sh (the package's service is kept from starting)
 # Node (>= 18) runs the OAuth server; machines of this project normally have Node 20 already.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   PKGS+=(nodejs npm)

@@ -3,6 +3,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
+using FTGate.OAuth;
+using FTGate.SmartPop;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace FTGate.Cli.Commands;
@@ -26,7 +29,7 @@ internal static class AccountCommands
         Option<int?> port = new("--port") { Description = "The port. Default: 995 for ssl, 110 otherwise.", HelpName = "P" };
         Option<string> security = new("--security") { Description = "ssl (TLS from the first byte), starttls, or none.", DefaultValueFactory = _ => "ssl", HelpName = "ssl|starttls|none" };
         security.AcceptOnlyFromAmong("ssl", "starttls", "none");
-        Option<string> user = new("--user") { Description = "The mailbox's user name (for OAuth2: the address the token is for).", Required = true, HelpName = "U" };
+        Option<string> user = new("--user") { Description = "The mailbox's user name (the SASL user). With --provider, the provider's token is used for it: a shared mailbox needs no provider of its own.", Required = true, HelpName = "U" };
         Option<string?> provider = new("--provider") { Description = "Log in with XOAUTH2 using this provider's tokens.", HelpName = "NAME" };
         Option<string?> passwordEnv = new("--password-env") { Description = "Log in with a password read from this environment variable.", HelpName = "VAR" };
         Option<bool> delete = new("--delete") { Description = "Delete messages from the server once delivered (default: leave them)." };
@@ -46,6 +49,11 @@ internal static class AccountCommands
             return context.RunAsync(async () =>
             {
                 string accountName = parse.GetRequiredValue(name);
+                if (global::FTGate.Samples.NameRules.Check("Account", accountName) is { Count: > 0 } nameProblems)
+                {
+                    throw new CliException(ExitCodes.UsageOrConfiguration, string.Join(" ", nameProblems), "Choose another NAME.");
+                }
+
                 CliConfig config = CliConfig.Load(context.ConfigPath);
                 if (CliConfig.TryFind(config.Accounts, accountName, out string existing, out _))
                 {
@@ -123,6 +131,7 @@ internal static class AccountCommands
                 }
 
                 config.Save();
+                await CliHost.BindAsync(CliHost.Store(config), "account", accountName, entry, [], ct);
                 context.Out.WriteLine($"Account '{accountName}' added to {config.Path}.");
                 context.Out.WriteLine($"Next: ftgate test \"{accountName}\"");
                 return ExitCodes.Success;
@@ -182,18 +191,26 @@ internal static class AccountCommands
     private static Command Remove(GlobalOptions globals, CliConsole console)
     {
         Argument<string> name = new("NAME") { Description = "The account's name." };
-        Command command = new("remove", "Remove an account (its provider and tokens stay).") { name };
+        Command command = new("remove", "Remove an account and what was remembered about it (its provider and tokens stay).") { name };
         command.SetAction((parse, ct) =>
         {
             CliContext context = globals.Context(parse, console);
-            return context.RunAsync(() =>
+            return context.RunAsync(async () =>
             {
                 CliConfig config = CliConfig.LoadExisting(context.ConfigPath);
                 (string key, _) = FindAccount(config, parse.GetRequiredValue(name));
+
+                // A later account of the same name inherits nothing: its seen UIDLs and its binding go.
+                using (IHost host = await CliHost.BuildAsync(config, context, ct, bindNew: false))
+                {
+                    await host.Services.GetRequiredService<IUidlStore>().PruneAsync(key, [], ct);
+                    await CliHost.ForgetAsync(CliHost.Store(config), "account", key, ct);
+                }
+
                 config.Accounts.Remove(key);
                 config.Save();
                 context.Out.WriteLine($"Account '{key}' removed.");
-                return Task.FromResult(ExitCodes.Success);
+                return ExitCodes.Success;
             });
         });
         return command;
@@ -210,7 +227,10 @@ internal static class AccountCommands
         throw new CliException(ExitCodes.UsageOrConfiguration, $"No account named '{name}' ({known}).", "Check the name ('ftgate account list'), or add it with 'ftgate account add'.");
     }
 
-    /// <summary>A password account whose variable is not set fails here, naming the variable, rather than at the server.</summary>
+    /// <summary>
+    /// A password account whose variable is not set fails here, naming the variable, rather than at the server; so does an
+    /// account (or its provider) whose bound settings changed since its secret was set up.
+    /// </summary>
     internal static void RequirePasswordVariable(string key, JsonObject account)
     {
         if ((string?)account["PasswordEnvironmentVariable"] is { Length: > 0 } variable && Environment.GetEnvironmentVariable(variable) is not { Length: > 0 })

@@ -60,8 +60,8 @@ internal static class AuthorizeCommand
         {
             throw new CliException(
                 ExitCodes.AuthorizationNeeded,
-                $"Provider '{key}': the sign-in did not finish within {timeoutSeconds} s; nothing was stored.",
-                $"Run 'ftgate authorize \"{key}\"' again and finish signing in in time (or raise --timeout).");
+                $"Provider '{key}': the sign-in did not finish within {timeoutSeconds} s; nothing was stored. Nothing came back to ftgate: the provider's page may be showing an error it does not send back (for example AADSTS50011, AADSTS50194, AADSTS90094 or Google's 'Error 403: access_denied').",
+                $"Look at the browser: if the page shows an error code, run 'ftgate explain CODE' for its cause and fix. Otherwise run 'ftgate authorize \"{key}\"' again and finish signing in in time (or raise --timeout).");
         }
 
         context.Out.WriteLine($"Authorization granted for {result.UserName} (scopes: {string.Join(' ', result.Scopes)})");
@@ -108,7 +108,8 @@ internal static class AuthorizeCommand
         ShowUrl(context, challenge.AuthorizationUri, noBrowser);
         context.Out.WriteLine($"Waiting up to {timeoutSeconds} s for the browser to come back to {listener.RedirectUri.AbsoluteUri} ...");
 
-        using LoopbackRedirectListener.Callback callback = await listener.AcceptCallbackAsync(cancellationToken);
+        using LoopbackRedirectListener.Callback callback = await listener.AcceptCallbackAsync(
+            challenge.State, _ => context.Console.Error.WriteLine("warning: ignored a request to the redirect address with a state that does not belong to this sign-in; still waiting."), cancellationToken);
         try
         {
             AuthorizationResult result = await provider.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(callback.Uri), cancellationToken);
@@ -117,9 +118,30 @@ internal static class AuthorizeCommand
         }
         catch (FTGateException ex)
         {
-            await callback.RespondAsync("Authorization failed", ex.Message + " The ftgate window says what to do. You may close this window.", cancellationToken);
+            CliException? explained = ExplainProviderError(provider.Name, AuthorizationCallback.FromUri(callback.Uri));
+            await callback.RespondAsync("Authorization failed", (explained?.Message ?? ex.Message) + " The ftgate window says what to do. You may close this window.", cancellationToken);
+            if (explained is not null)
+            {
+                throw explained;
+            }
+
             throw;
         }
+    }
+
+    /// <summary>The provider redirected with error= (and error_description=): its cause and fix from the SDK's catalogue, at once.</summary>
+    internal static CliException? ExplainProviderError(string providerName, AuthorizationCallback callback)
+    {
+        if (callback.Error is null || !FTGateErrorCatalog.TryExplain(callback.Error, callback.ErrorDescription, out ErrorExplanation? explanation))
+        {
+            return null;
+        }
+
+        string said = callback.ErrorDescription is null ? callback.Error : $"{callback.Error}: {callback.ErrorDescription.ReplaceLineEndings(" ")}";
+        return new CliException(
+            ExitCodes.AuthorizationNeeded,
+            $"Provider '{providerName}': the sign-in failed with {explanation.Code} ({said}). Cause: {explanation.Cause}",
+            explanation.Fix);
     }
 
     /// <summary>A redirect URI on a web server this machine cannot listen on: the person pastes where the browser ended up.</summary>
@@ -135,7 +157,14 @@ internal static class AuthorizeCommand
             throw new CliException(ExitCodes.AuthorizationNeeded, "No redirect address was pasted; nothing was stored.", "Run the command again and paste the full address from the browser's address bar.");
         }
 
-        return await provider.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(callback), cancellationToken);
+        try
+        {
+            return await provider.CompleteAuthorizationAsync(AuthorizationCallback.FromUri(callback), cancellationToken);
+        }
+        catch (FTGateException) when (ExplainProviderError(provider.Name, AuthorizationCallback.FromUri(callback)) is { } explained)
+        {
+            throw explained;
+        }
     }
 
     private static void ShowUrl(CliContext context, Uri url, bool noBrowser)

@@ -50,6 +50,11 @@ internal static class ProviderCommands
             {
                 string providerName = parse.GetRequiredValue(name);
                 string kind = parse.GetRequiredValue(type);
+                if (global::FTGate.Samples.NameRules.Check("Provider", providerName) is { Count: > 0 } nameProblems)
+                {
+                    throw new CliException(ExitCodes.UsageOrConfiguration, string.Join(" ", nameProblems), "Choose another NAME."); // issue 17: one name rule everywhere
+                }
+
                 CliConfig config = CliConfig.Load(context.ConfigPath);
                 if (CliConfig.TryFind(config.Providers, providerName, out string existing, out _))
                 {
@@ -116,23 +121,44 @@ internal static class ProviderCommands
                 }
 
                 config.Save();
+                await CliHost.BindAsync(new FileTokenStore(config.TokenDirectory), "provider", providerName, entry, [], ct); // issue 17: secrets bound to these settings
                 context.Out.WriteLine($"Provider '{providerName}' added to {config.Path}.");
                 if (parse.GetValue(secretEnv) is { } variable && Environment.GetEnvironmentVariable(variable) is not { Length: > 0 })
                 {
                     context.Out.WriteLine($"warning: environment variable {variable} is not set now; set it before 'ftgate authorize'.");
                 }
 
-                context.Out.WriteLine("Redirect URI to register with the provider: " + (parse.GetValue(redirectUri) ?? kind switch
+                bool confidential = parse.GetValue(secretEnv) is not null || parse.GetValue(secretPrompt);
+                if (kind == "microsoft" && PersonalMicrosoftAccountWarning(parse.GetRequiredValue(user), parse.GetValue(tenant)) is { } personal)
                 {
-                    "microsoft" => "http://localhost (platform 'Mobile and desktop applications' in Microsoft Entra; any port).",
-                    "google" => "none for a 'Desktop app' OAuth client (Google accepts http://127.0.0.1 on any port).",
-                    _ => "http://127.0.0.1/ (a native/public client; RFC 8252 loopback, any port).",
+                    context.Out.WriteLine("warning: " + personal);
+                }
+
+                context.Out.WriteLine("Redirect URI to register with the provider: " + (kind switch
+                {
+                    "microsoft" => $"{parse.GetValue(redirectUri) ?? "http://localhost"} under the platform '{FTGateErrorCatalog.MicrosoftRedirectPlatform(confidential)}' in Microsoft Entra (App registrations > Authentication){(confidential ? "; a client secret makes the app a confidential client" : "; no client secret: a public client, any port")}.",
+                    "google" => parse.GetValue(redirectUri) ?? "none for a 'Desktop app' OAuth client (Google accepts http://127.0.0.1 on any port).",
+                    _ => parse.GetValue(redirectUri) ?? "http://127.0.0.1/ (a native/public client; RFC 8252 loopback, any port).",
                 }));
                 context.Out.WriteLine($"Next: ftgate authorize \"{providerName}\"");
                 return ExitCodes.Success;
             });
         });
         return command;
+    }
+
+    private static readonly string[] s_personalMicrosoftDomains = ["outlook.", "hotmail.", "live.", "msn.com", "passport.com", "windowslive.com"];
+
+    /// <summary>A personal Microsoft address (outlook.com, hotmail.com, live.com, msn.com ...) with a specific tenant cannot sign in.</summary>
+    internal static string? PersonalMicrosoftAccountWarning(string userName, string? tenantId)
+    {
+        int at = userName.LastIndexOf('@');
+        string domain = at < 0 ? string.Empty : userName[(at + 1)..].ToLowerInvariant();
+        bool personal = domain.Length > 0 && s_personalMicrosoftDomains.Any(d => d.EndsWith('.') ? domain.StartsWith(d, StringComparison.Ordinal) : domain == d);
+        bool allowsPersonal = tenantId is null || tenantId.Equals("consumers", StringComparison.OrdinalIgnoreCase) || tenantId.Equals("common", StringComparison.OrdinalIgnoreCase);
+        return personal && !allowsPersonal
+            ? $"{userName} is a personal Microsoft account, but TenantId is '{tenantId}': personal accounts sign in only with TenantId 'consumers' (or 'common') and an app whose 'Supported account types' include personal Microsoft accounts; otherwise Microsoft answers AADSTS50020 (see 'ftgate explain AADSTS50020'). Use --tenant consumers."
+            : null;
     }
 
     private static Command List(GlobalOptions globals, CliConsole console)
@@ -205,11 +231,14 @@ internal static class ProviderCommands
                 try
                 {
                     using IHost host = await CliHost.BuildAsync(config, context, ct);
-                    IAuthProvider provider = host.Services.GetRequiredService<IAuthProviderRegistry>().Get(key);
-                    if (provider.UserName is { } userName)
+                    // A provider whose settings changed since it was bound is not revoked (its endpoint is not the grant's).
+                    if (host.Services.GetRequiredService<IAuthProviderRegistry>().TryGet(key, out IAuthProvider? provider) && provider.UserName is { } userName)
                     {
                         await provider.SignOutAsync(userName, ct);
                     }
+
+                    await host.Services.GetRequiredService<ITokenStore>().RemoveProviderDataAsync(key, [(string?)entry["UserName"] ?? ""], ct);
+                    await CliHost.ForgetAsync(host.Services.GetRequiredService<ITokenStore>(), "provider", key, ct);
 
                     await host.Services.GetRequiredService<ITokenStore>().RemoveAsync(CliHost.ClientSecretKey(key), cancellationToken: ct);
                 }

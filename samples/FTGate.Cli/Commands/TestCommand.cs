@@ -56,12 +56,12 @@ internal static class TestCommand
                 _ => "-",
             };
             string text = step.Status == TestStepStatus.Failed ? step.Cause ?? step.Detail ?? "" : step.Detail ?? "";
-            output.WriteLine($"{mark} {step.Kind,-16} {text}".TrimEnd());
+            output.WriteLine($"{mark} {step.Kind,-16} {TerminalText.Escape(text)}".TrimEnd());
             if (step.Status is TestStepStatus.Failed or TestStepStatus.Warning)
             {
                 if (step.ServerReply is { } reply)
                 {
-                    output.WriteLine($"  server said: {reply}");
+                    output.WriteLine($"  server said: {TerminalText.Escape(reply)}");
                 }
 
                 if (step.Remedy is { } remedy)

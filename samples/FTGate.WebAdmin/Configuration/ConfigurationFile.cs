@@ -24,8 +24,8 @@ internal sealed class ConfigurationFile
         JsonObject ftgate = Section(_root, "FTGate");
         JsonObject store = Section(ftgate, "TokenStore");
         store["Directory"] ??= tokenDirectory;
-        Section(ftgate, "Providers");
-        Section(Section(ftgate, "SmartPop"), "Accounts");
+        CheckNames(path, "Provider", Section(ftgate, "Providers"));
+        CheckNames(path, "Account", Section(Section(ftgate, "SmartPop"), "Accounts"));
         Version = 1;
         if (!File.Exists(path))
         {
@@ -94,6 +94,18 @@ internal sealed class ConfigurationFile
         var created = new JsonObject();
         parent[name] = created;
         return created;
+    }
+
+    /// <summary>The same name rules as Add and Save (and the CLI): a file edited by hand may not smuggle in a bad name.</summary>
+    private static void CheckNames(string path, string kind, JsonObject section)
+    {
+        foreach ((string name, _) in section)
+        {
+            if (Samples.NameRules.Check(kind, name) is { Count: > 0 } problems)
+            {
+                throw new WebAdminStartupException($"the configuration file '{path}': {string.Join(" ", problems)}");
+            }
+        }
     }
 
     private static JsonObject Load(string path)

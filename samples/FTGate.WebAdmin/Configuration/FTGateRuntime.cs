@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FTGate.OAuth;
+using FTGate.WebAdmin.Security;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -21,15 +22,17 @@ internal sealed partial class FTGateRuntime : IAsyncDisposable
     private readonly Lock _sync = new();
     private readonly List<ServiceProvider> _retired = [];
     private readonly ServiceProvider _validators;
+    private readonly SecretVault _vault;
     private Generation? _current;
 
-    public FTGateRuntime(ConfigurationFile file, WebAdminOptions options, ILoggerFactory loggerFactory, TimeProvider time)
+    public FTGateRuntime(ConfigurationFile file, WebAdminOptions options, FileTokenStore tokenStore, SecretVault vault, ILoggerFactory loggerFactory, TimeProvider time)
     {
         _file = file;
+        _vault = vault;
         _loggerFactory = loggerFactory;
         _time = time;
         _logger = loggerFactory.CreateLogger("FTGate.WebAdmin.Runtime");
-        TokenStore = new FileTokenStore(new FileTokenStoreOptions { Directory = file.TokenDirectory });
+        TokenStore = tokenStore;
         DataDirectory = options.DataDirectory!;
         var validation = new ServiceCollection();
         validation.AddFTGate();
@@ -46,6 +49,30 @@ internal sealed partial class FTGateRuntime : IAsyncDisposable
     /// <summary>The SDK's services for the current configuration.</summary>
     /// <exception cref="FTGateConfigurationException">The configuration file cannot be turned into services.</exception>
     public IServiceProvider Services => Current().Services;
+
+    /// <summary>
+    /// Why a provider or account is withheld from the SDK (its secret or grant was bound to other settings), or
+    /// <see langword="null"/> when it is in use.
+    /// </summary>
+    public string? BlockedProvider(string name) => Blocked().Providers.GetValueOrDefault(name);
+
+    /// <inheritdoc cref="BlockedProvider"/>
+    public string? BlockedAccount(string name) => Blocked().Accounts.GetValueOrDefault(name);
+
+    private (Dictionary<string, string> Providers, Dictionary<string, string> Accounts) Blocked()
+    {
+        lock (_sync)
+        {
+            if (_current is not null && _current.Version == _file.Version)
+            {
+                return (_current.BlockedProviders, _current.BlockedAccounts);
+            }
+        }
+
+        // Without building the SDK's services (which may fail for an unrelated reason).
+        (_, Dictionary<string, string> providers, Dictionary<string, string> accounts) = Effective();
+        return (providers, accounts);
+    }
 
     /// <summary>The SDK's provider registry for the current configuration.</summary>
     public IAuthProviderRegistry Registry => Services.GetRequiredService<IAuthProviderRegistry>();
@@ -140,16 +167,58 @@ internal sealed partial class FTGateRuntime : IAsyncDisposable
             }
 
             int version = _file.Version;
-            ServiceProvider services = Build(_file.ToUtf8Bytes());
+            (byte[] json, Dictionary<string, string> blockedProviders, Dictionary<string, string> blockedAccounts) = Effective();
+            ServiceProvider services = Build(json);
             if (_current is not null)
             {
                 // Requests still running may hold the old generation's providers: dispose it at shutdown, not now.
                 _retired.Add(_current.Services);
             }
 
-            _current = new Generation(version, services);
+            _current = new Generation(version, services, blockedProviders, blockedAccounts);
             LogRebuilt(_logger, version);
             return _current;
+        }
+    }
+
+    /// <summary>
+    /// The configuration the SDK gets: each provider and account with the secrets bound to its current settings; one whose
+    /// bound settings changed since its secret was entered is left out entirely (with the reason), so that no secret, token or
+    /// pending authorization of it can reach the new endpoint.
+    /// </summary>
+    private (byte[] Json, Dictionary<string, string> BlockedProviders, Dictionary<string, string> BlockedAccounts) Effective()
+    {
+        JsonObject root = _file.Snapshot();
+        JsonObject ftgate = ConfigurationFile.Section(root, "FTGate");
+        var blockedProviders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var blockedAccounts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        Apply(ConfigurationFile.Section(ftgate, "Providers"), _vault.Provider, Samples.SecretBinding.ProviderSecretFields, blockedProviders);
+        Apply(ConfigurationFile.Section(ConfigurationFile.Section(ftgate, "SmartPop"), "Accounts"), _vault.Account, Samples.SecretBinding.AccountSecretFields, blockedAccounts);
+        return (JsonSerializer.SerializeToUtf8Bytes(root), blockedProviders, blockedAccounts);
+
+        static void Apply(JsonObject section, Func<string, JsonObject, SecretVerdict> verdictOf, IReadOnlyList<string> secretFields, Dictionary<string, string> blocked)
+        {
+            foreach ((string name, JsonNode? node) in section.ToList())
+            {
+                if (node is not JsonObject settings)
+                {
+                    continue;
+                }
+
+                Samples.SecretBinding.Extract(settings, secretFields);
+                SecretVerdict verdict = verdictOf(name, settings);
+                if (!verdict.Usable)
+                {
+                    section.Remove(name);
+                    blocked[name] = verdict.Reason!; // a verdict that is not usable always says why
+                    continue;
+                }
+
+                foreach ((string field, string value) in verdict.Secrets)
+                {
+                    settings[field] = value;
+                }
+            }
         }
     }
 
@@ -170,5 +239,5 @@ internal sealed partial class FTGateRuntime : IAsyncDisposable
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "FTGate services rebuilt for configuration version {Version}")]
     private static partial void LogRebuilt(ILogger logger, int version);
 
-    private sealed record Generation(int Version, ServiceProvider Services);
+    private sealed record Generation(int Version, ServiceProvider Services, Dictionary<string, string> BlockedProviders, Dictionary<string, string> BlockedAccounts);
 }

@@ -37,7 +37,7 @@ internal static class ProviderSchema
                 new("TenantId", "Directory (tenant) ID", FieldKind.Text, "Your tenant's GUID or verified domain; 'organizations' for any work/school account, 'consumers' for Outlook.com, 'common' for both.", Placeholder: "contoso.onmicrosoft.com"),
                 new("ClientSecret", "Client secret", FieldKind.Secret, "The secret's Value (not its Secret ID) from Certificates & secrets. Secrets expire (at most 24 months): note the date."),
                 new("UserName", "User name", FieldKind.Text, "The mailbox account that signs in, such as user@contoso.onmicrosoft.com.", Placeholder: "user@contoso.onmicrosoft.com"),
-                new("Mailbox", "Shared mailbox", FieldKind.Text, "Only for a shared mailbox (or app-only access): the mailbox to read when it differs from the user name.", Advanced: true),
+                new("Mailbox", "App-only mailbox", FieldKind.Text, "App-only mode only: the default mailbox. For a shared mailbox, put its address as the SmartPop account's user name instead.", Advanced: true),
                 new("Mode", "Mode", FieldKind.Select, "Delegated: a person signs in with Authorize Now. AppOnly: client credentials with POP.AccessAsApp and an Exchange mailbox permission.", ["Delegated", "AppOnly"], Advanced: true),
                 new("Cloud", "Cloud", FieldKind.Select, "The national cloud of the tenant.", ["Global", "UsGovernment", "China"], Advanced: true),
                 new("CertificatePath", "Certificate (PFX) path", FieldKind.Text, "Instead of a client secret: the PFX file of the certificate uploaded to Microsoft Entra.", Advanced: true),

@@ -1,3 +1,4 @@
+using FTGate.WebAdmin.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
@@ -5,13 +6,14 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace FTGate.WebAdmin.Pages;
 
-/// <summary>Signs the admin out (POST only, with antiforgery).</summary>
-internal sealed class LogoutModel : PageModel
+/// <summary>Signs the admin out (POST only, with antiforgery): the session ends on the server, so a copy of the cookie is refused.</summary>
+internal sealed class LogoutModel(AdminSessions sessions) : PageModel
 {
     public IActionResult OnGet() => Redirect("/providers");
 
     public async Task<IActionResult> OnPostAsync()
     {
+        sessions.End(User);
         await HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return Redirect("/login");
     }

@@ -44,6 +44,12 @@ internal sealed class OAuthCallbackModel(FTGateRuntime runtime, PendingAuthoriza
         catch (FTGateException ex)
         {
             Error = ErrorView.From(ex);
+            if (FTGateErrorCatalog.TryExplain(callback.Error, callback.ErrorDescription, out ErrorExplanation? explained))
+            {
+                // An error shown by the provider's page: its cause and fix from the catalogue (ftgate explain CODE).
+                Error = Error with { Message = $"{Error.Message} {explained.Code}: {explained.Cause}", Remedy = explained.Fix };
+            }
+
             Response.StatusCode = StatusCodes.Status400BadRequest;
         }
         catch (Exception ex) when (ex is OptionsValidationException or NotSupportedException)

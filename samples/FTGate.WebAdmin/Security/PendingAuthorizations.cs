@@ -8,7 +8,7 @@ namespace FTGate.WebAdmin.Security;
 /// (state → provider). The SDK keeps the pending authorization itself (PKCE verifier, redirect URI, expiry) server-side and
 /// validates the state; this cookie only routes the callback to the right provider and binds it to the browser that started it.
 /// </summary>
-internal sealed class PendingAuthorizations(IDataProtectionProvider dataProtection, TimeProvider time)
+internal sealed class PendingAuthorizations(IDataProtectionProvider dataProtection, TimeProvider time, WebAdminOptions options)
 {
     private const string CookieName = "ftgate.authz";
     private const int MaxEntries = 8;
@@ -74,7 +74,7 @@ internal sealed class PendingAuthorizations(IDataProtectionProvider dataProtecti
         {
             HttpOnly = true,
             SameSite = SameSiteMode.Lax,
-            Secure = context.Request.IsHttps,
+            Secure = context.Request.IsHttps || options.SecureCookies,
             Path = "/",
             MaxAge = TimeSpan.FromHours(1),
             IsEssential = true,

@@ -28,6 +28,11 @@ internal static class IdTokenClaims
             string payload = parts[1].Replace('-', '+').Replace('_', '/');
             payload = payload.PadRight(payload.Length + ((4 - (payload.Length % 4)) % 4), '=');
             using JsonDocument doc = JsonDocument.Parse(Convert.FromBase64String(payload));
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return claims; // a payload that is JSON but not an object has no claims (found by the property tests)
+            }
+
             foreach (JsonProperty property in doc.RootElement.EnumerateObject())
             {
                 claims[property.Name] = property.Value.ValueKind == JsonValueKind.String ? property.Value.GetString() ?? string.Empty : property.Value.GetRawText();

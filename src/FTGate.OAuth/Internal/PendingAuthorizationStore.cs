@@ -78,7 +78,74 @@ internal sealed class PendingAuthorizationStore
         };
         await _store.SetAsync(Key(providerName, pending.State), JsonSerializer.SerializeToUtf8Bytes(pending, s_json), expectedVersion: null, cancellationToken)
             .ConfigureAwait(false);
+        await IndexAsync(providerName, pending, cancellationToken).ConfigureAwait(false);
         return pending;
+    }
+
+    /// <summary>
+    /// Removes every pending authorization of a provider (when the provider is deleted or its endpoints change), found through
+    /// the provider's index.
+    /// </summary>
+    /// <returns>How many were removed.</returns>
+    public static async Task<int> RemoveAllAsync(ITokenStore store, string providerName, CancellationToken cancellationToken)
+    {
+        string indexKey = IndexKey(providerName);
+        TokenStoreEntry? index = await store.GetAsync(indexKey, cancellationToken).ConfigureAwait(false);
+        int removed = 0;
+        foreach (IndexEntry entry in ReadIndex(index))
+        {
+            if (await store.RemoveAsync(Key(providerName, entry.State), cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                removed++;
+            }
+        }
+
+        await store.RemoveAsync(indexKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return removed;
+    }
+
+    /// <summary>
+    /// Records the state in the provider's index, and removes the pending authorizations that expired (a sign-in that was
+    /// started and never finished leaves nothing behind for long).
+    /// </summary>
+    private async Task IndexAsync(string providerName, PendingAuthorization pending, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        var expired = new List<string>();
+        await _store.UpdateAsync(
+            IndexKey(providerName),
+            current =>
+            {
+                expired.Clear();
+                List<IndexEntry> entries = ReadIndex(current);
+                expired.AddRange(entries.Where(e => e.ExpiresOn < now).Select(e => e.State));
+                entries.RemoveAll(e => e.ExpiresOn < now || e.State == pending.State);
+                entries.Add(new IndexEntry(pending.State, pending.ExpiresOn));
+                return JsonSerializer.SerializeToUtf8Bytes(entries, s_json);
+            },
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        foreach (string state in expired)
+        {
+            await _store.RemoveAsync(Key(providerName, state), cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static List<IndexEntry> ReadIndex(TokenStoreEntry? entry)
+    {
+        if (entry is null)
+        {
+            return [];
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<List<IndexEntry>>(entry.Value.Span, s_json) ?? [];
+        }
+        catch (JsonException)
+        {
+            // A damaged index only loses the clean-up of entries that expire by themselves anyway.
+            return [];
+        }
     }
 
     /// <summary>Validates and consumes the callback's state: unknown, expired and replayed states each raise their own error.</summary>
@@ -141,4 +208,8 @@ internal sealed class PendingAuthorizationStore
         providerName);
 
     private static string Key(string providerName, string state) => $"pending/{providerName}/{state}";
+
+    private static string IndexKey(string providerName) => $"pending-index/{providerName}";
+
+    private sealed record IndexEntry(string State, DateTimeOffset ExpiresOn);
 }

@@ -148,6 +148,12 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
             fail($"TenantId 'consumers' (personal Outlook.com accounts) exists only in the Global cloud, not in {options.Cloud}; use the tenant's Directory (tenant) ID.");
         }
 
+        if (options.Mode == MicrosoftAuthMode.Delegated && !string.IsNullOrWhiteSpace(options.Mailbox))
+        {
+            // The shared-mailbox rule: the token is the signed-in user's; which mailbox is read is the SmartPop account's UserName.
+            fail($"Mailbox '{options.Mailbox}' is only for Mode AppOnly. For a shared mailbox, remove Mailbox and set the SmartPop account's UserName to '{options.Mailbox}' with this provider: it logs in to that mailbox with {options.UserName ?? "the signed-in user"}'s token (grant FullAccess: Add-MailboxPermission -Identity {options.Mailbox} -User {options.UserName ?? "<user>"} -AccessRights FullAccess).");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.Mailbox) && !LooksLikeEmail(options.Mailbox))
         {
             fail($"Mailbox '{options.Mailbox}' is not an e-mail address; give the address of the mailbox to collect, such as 'shared@contoso.com'.");

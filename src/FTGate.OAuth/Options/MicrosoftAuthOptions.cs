@@ -60,8 +60,13 @@ public sealed class MicrosoftAuthOptions : AuthProviderOptions
     /// <value>Default <see langword="null"/> (not tracked).</value>
     public DateTimeOffset? ClientSecretExpiresOn { get; set; }
 
-    /// <summary>The mailbox to collect from when it differs from <see cref="AuthProviderOptions.UserName"/> (a shared mailbox), and the mailbox for app-only access.</summary>
-    /// <value>Default <see langword="null"/>: the user name.</value>
+    /// <summary>
+    /// App-only mode only: the default mailbox of the provider (its status, <see cref="MicrosoftAuthProvider.GetExchangeAppOnlySetupScript"/>).
+    /// Which mailbox is collected is always the SmartPop account's UserName. For a shared mailbox in delegated mode leave this
+    /// empty: set the account's UserName to the shared address; it logs in with the token of <see cref="AuthProviderOptions.UserName"/>,
+    /// who needs FullAccess on it.
+    /// </summary>
+    /// <value>Default <see langword="null"/>. Setting it with <see cref="MicrosoftAuthMode.Delegated"/> is a validation error.</value>
     public string? Mailbox { get; set; }
 
     /// <summary>

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// </para>
 /// <para>Google's device flow does not allow the Gmail scope, so <see cref="AuthorizeWithDeviceCodeAsync"/> is not supported.</para>
 /// </remarks>
-public sealed class GoogleAuthProvider : IAuthProvider
+public sealed class GoogleAuthProvider : IAuthProvider, IAppOnlyAuthProvider
 {
     internal const string GmailScope = "https://mail.google.com/";
     internal static readonly TimeSpan TestingRefreshTokenLifetime = TimeSpan.FromDays(7);
@@ -124,6 +124,10 @@ public sealed class GoogleAuthProvider : IAuthProvider
 
     /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>): Google's fixed endpoints and the client id.</summary>
     internal string Binding => GrantBinding.Of(Kind, Name, _options.ClientId, GoogleAuthConsts.OidcTokenUrl);
+
+    /// <inheritdoc />
+    /// <remarks>A service account (domain-wide delegation) acts as the application; its token is asked for the mailbox it impersonates.</remarks>
+    public bool IsAppOnly => IsServiceAccount;
 
     private bool IsServiceAccount => !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyJson) || !string.IsNullOrWhiteSpace(_options.ServiceAccountKeyFile);
 

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// configured one, a refresh token must have been issued, and the POP scope must have been granted.
 /// </para>
 /// </remarks>
-public sealed class MicrosoftAuthProvider : IAuthProvider, IRefreshTokenImport, IAppOnlySetupScript
+public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider, IRefreshTokenImport, IAppOnlySetupScript
 {
     private static readonly HttpClient s_http = new();
     private readonly MicrosoftAuthOptions _options;
@@ -117,7 +117,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IRefreshTokenImport, 
     /// <summary><see langword="true"/> when a client secret or certificate is configured (a confidential "Web" client).</summary>
     public bool IsConfidentialClient => !string.IsNullOrEmpty(_options.ClientSecret) || !string.IsNullOrEmpty(_options.CertificatePath);
 
-    private bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
+    /// <inheritdoc />
+    public bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
 
     /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>).</summary>
     internal string Binding => GrantBinding.Of(Kind, Name, _options.ClientId, Authority, _options.TenantId, _options.Cloud.ToString());

@@ -18,7 +18,7 @@ namespace FTGate.OAuth;
 /// one is persisted with optimistic concurrency. <c>invalid_grant</c> marks the account "re-authorization needed";
 /// 429/5xx and network failures are transient. Concurrent callers share one refresh.
 /// </remarks>
-public sealed class OAuth2AuthProvider : IAuthProvider
+public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
 {
     private static readonly string[] s_defaultDelegatedScopes = ["openid", "email", "offline_access"];
 
@@ -109,6 +109,9 @@ public sealed class OAuth2AuthProvider : IAuthProvider
         _options.AuthorizationEndpoint,
         _options.DeviceAuthorizationEndpoint,
         _options.RevocationEndpoint);
+
+    /// <inheritdoc />
+    public bool IsAppOnly => IsClientCredentials;
 
     private bool IsClientCredentials => _options.Mode == OAuth2GrantMode.ClientCredentials;
 

@@ -3,6 +3,8 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using FTGate.OAuth.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace FTGate.OAuth;
@@ -17,11 +19,18 @@ namespace FTGate.OAuth;
 /// <item>Writes go to a temporary file that is flushed to disk and renamed over the entry: a crash never leaves a torn file.</item>
 /// <item>Writers of the same entry are serialized within the process (a semaphore) and across processes (an exclusive lock on a
 /// <c>.lock</c> file beside the entry), and the version check happens under that lock.</item>
-/// <item>Files and the key are created owner-only (0600; the folder 0700) on Unix.</item>
+/// <item>Files and the key are created owner-only (0600; the folder 0700) on Unix. A folder or key file that other users can
+/// read or write is reported with the command that fixes it: refused when <see cref="FileTokenStoreOptions.RefuseUnsafePermissions"/>
+/// is set, otherwise logged as a warning.</item>
+/// <item>Lock files are opened with <c>O_NOFOLLOW</c> (a symbolic link at a lock's path is refused, never followed).</item>
+/// <item>A missing key file while encrypted entries exist is an error naming the key file; a new key is generated only for an
+/// empty store.</item>
+/// <item>Stale files (pending authorizations older than a day, orphaned lock files and temporary files older than an hour)
+/// are removed when the store is first written.</item>
 /// <item>An entry that cannot be decrypted is reported as <see cref="TokenStoreCorruptedException"/> naming the file, never treated as absent.</item>
 /// </list>
 /// </remarks>
-public sealed class FileTokenStore : ITokenStore
+public sealed partial class FileTokenStore : ITokenStore
 {
     private const int KeySize = 32;
     private const int NonceSize = 12;
@@ -34,6 +43,10 @@ public sealed class FileTokenStore : ITokenStore
     private readonly TimeSpan _lockTimeout;
     private readonly Lazy<byte[]> _key;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
+    private readonly bool _refuseUnsafePermissions;
+    private readonly ILogger _logger;
+    private int _swept;
+    private int _directoryChecked;
 
     /// <summary>Creates a store in the given folder, with its key in the default key file beside it.</summary>
     /// <param name="directory">The folder.</param>
@@ -53,8 +66,19 @@ public sealed class FileTokenStore : ITokenStore
     /// <param name="options">The options.</param>
     /// <exception cref="FTGateConfigurationException">The folder is not set or the supplied key is not 32 bytes.</exception>
     public FileTokenStore(FileTokenStoreOptions options)
+        : this(options, null)
+    {
+    }
+
+    /// <summary>Creates a store from options, logging warnings (unsafe permissions, clean-up) to <paramref name="logger"/>.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="logger">Where warnings go; <see langword="null"/> for none.</param>
+    /// <exception cref="FTGateConfigurationException">The folder is not set or the supplied key is not 32 bytes.</exception>
+    public FileTokenStore(FileTokenStoreOptions options, ILogger<FileTokenStore>? logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _refuseUnsafePermissions = options.RefuseUnsafePermissions;
         if (string.IsNullOrWhiteSpace(options.Directory))
         {
             throw new FTGateConfigurationException(
@@ -76,7 +100,7 @@ public sealed class FileTokenStore : ITokenStore
             : Path.GetFullPath(_directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) + ".key");
         KeyFile = options.Key is null ? keyFile : null;
         byte[]? suppliedKey = options.Key?.ToArray();
-        _key = new Lazy<byte[]>(() => suppliedKey ?? LoadOrCreateKey(keyFile), LazyThreadSafetyMode.ExecutionAndPublication);
+        _key = new Lazy<byte[]>(() => suppliedKey ?? LoadOrCreateKey(keyFile, _directory), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The folder holding the entries.</summary>
@@ -111,6 +135,7 @@ public sealed class FileTokenStore : ITokenStore
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         string path = GetPath(key);
+        CheckDirectoryOnce();
         byte[] bytes;
         try
         {
@@ -133,6 +158,7 @@ public sealed class FileTokenStore : ITokenStore
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         EnsureDirectory();
+        SweepOnce();
         string path = GetPath(key);
         using (await LockAsync(key, path, cancellationToken).ConfigureAwait(false))
         {
@@ -290,13 +316,16 @@ public sealed class FileTokenStore : ITokenStore
             {
                 try
                 {
-                    var lockOptions = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-                    if (!OperatingSystem.IsWindows())
+                    FileStream? handle;
+                    if (OperatingSystem.IsWindows())
                     {
-                        lockOptions.UnixCreateMode = OwnerOnlyFile;
+                        handle = new FileStream(lockPath, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None });
+                    }
+                    else
+                    {
+                        handle = TryLockUnix(lockPath) ?? throw new IOException($"'{lockPath}' is locked by another process.");
                     }
 
-                    var handle = new FileStream(lockPath, lockOptions);
                     return new Releaser(handle, local);
                 }
                 catch (IOException) when (Environment.TickCount64 < deadline)
@@ -321,6 +350,7 @@ public sealed class FileTokenStore : ITokenStore
     {
         if (System.IO.Directory.Exists(_directory))
         {
+            CheckDirectoryOnce();
             return;
         }
 
@@ -334,12 +364,13 @@ public sealed class FileTokenStore : ITokenStore
         }
     }
 
-    private static byte[] LoadOrCreateKey(string keyFile)
+    private byte[] LoadOrCreateKey(string keyFile, string directory)
     {
         for (int attempt = 0; attempt < 3; attempt++)
         {
             if (File.Exists(keyFile))
             {
+                CheckPermissions(keyFile, isDirectory: false);
                 byte[] key = File.ReadAllBytes(keyFile);
                 if (key.Length != KeySize)
                 {
@@ -349,6 +380,15 @@ public sealed class FileTokenStore : ITokenStore
                 }
 
                 return key;
+            }
+
+            // A new key makes every existing entry unreadable: never generate one silently over encrypted entries.
+            int entries = CountEntries(directory);
+            if (entries > 0)
+            {
+                throw new FTGateConfigurationException(
+                    $"Token store: the key file '{keyFile}' is missing, but '{directory}' holds {entries} encrypted entr{(entries == 1 ? "y" : "ies")} (grants, secrets, pending sign-ins) that only that key can decrypt. A new key would make every one of them unreadable, so none was created.",
+                    $"Restore '{keyFile}' from a backup (owner-only, 0600). To start over instead, delete the *.tok files in '{directory}' and authorize every provider again.");
             }
 
             string? folder = Path.GetDirectoryName(keyFile);
@@ -385,6 +425,138 @@ public sealed class FileTokenStore : ITokenStore
 
         throw new IOException($"Could not create or read the token store key file '{keyFile}'.");
     }
+
+    private static int CountEntries(string directory)
+    {
+        try
+        {
+            return System.IO.Directory.Exists(directory) ? System.IO.Directory.EnumerateFiles(directory, "*.tok").Count() : 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
+    private void CheckDirectoryOnce()
+    {
+        if (Volatile.Read(ref _directoryChecked) == 0 && System.IO.Directory.Exists(_directory))
+        {
+            CheckPermissions(_directory, isDirectory: true);
+            Volatile.Write(ref _directoryChecked, 1);
+        }
+    }
+
+    /// <summary>
+    /// A folder or key file that other users can read or write is refused (or, without
+    /// <see cref="FileTokenStoreOptions.RefuseUnsafePermissions"/>, logged), with the command that fixes it.
+    /// </summary>
+    private void CheckPermissions(string path, bool isDirectory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        UnixFileMode mode = File.GetUnixFileMode(path);
+        const UnixFileMode Others = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+        if ((mode & Others) == 0)
+        {
+            return;
+        }
+
+        string octal = Convert.ToString((int)mode & 0x1FF, 8);
+        string what = isDirectory ? "folder" : "key file";
+        string message = $"Token store: the {what} '{path}' has permissions {octal}: other users can {((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0 ? "change" : "read")} it, and it guards every stored refresh token and secret.";
+        string remedy = $"Run: chmod {(isDirectory ? "700" : "600")} '{path}' (as the service's own user), and check who else could have read it; rotate the client secrets if they could.";
+        if (_refuseUnsafePermissions)
+        {
+            throw new FTGateConfigurationException(message, remedy);
+        }
+
+        LogUnsafePermissions(_logger, message, remedy);
+    }
+
+    /// <summary>
+    /// Removes what earlier runs left behind: pending authorizations older than a day (they expire after minutes), temporary
+    /// files older than an hour, and lock files older than an hour whose entry no longer exists (taken before removal, so no
+    /// holder loses its lock).
+    /// </summary>
+    private void SweepOnce()
+    {
+        if (Interlocked.Exchange(ref _swept, 1) != 0)
+        {
+            return;
+        }
+
+        DateTime now = DateTime.UtcNow; // file times are wall-clock times; TimeProvider is not involved here
+        int removed = 0;
+        try
+        {
+            foreach (string file in System.IO.Directory.EnumerateFiles(_directory))
+            {
+                string name = Path.GetFileName(file);
+                TimeSpan age = now - File.GetLastWriteTimeUtc(file);
+                if (name.StartsWith("pending_", StringComparison.Ordinal) && name.EndsWith(".tok", StringComparison.Ordinal) && age > TimeSpan.FromDays(1))
+                {
+                    removed += Delete(file);
+                }
+                else if (name.StartsWith('.') && name.EndsWith(".tmp", StringComparison.Ordinal) && age > TimeSpan.FromHours(1))
+                {
+                    removed += Delete(file);
+                }
+                else if (name.EndsWith(".tok.lock", StringComparison.Ordinal) && age > TimeSpan.FromHours(1) && !File.Exists(file[..^".lock".Length]))
+                {
+                    removed += DeleteLock(file);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Clean-up is best effort: it never stops a write.
+        }
+
+        if (removed > 0)
+        {
+            LogSwept(_logger, removed, _directory);
+        }
+
+        static int Delete(string file)
+        {
+            TryDelete(file);
+            return File.Exists(file) ? 0 : 1;
+        }
+
+        static int DeleteLock(string file)
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                return Delete(file);
+            }
+
+            try
+            {
+                using FileStream? held = TryLockUnix(file);
+                if (held is null)
+                {
+                    return 0; // in use
+                }
+
+                return Delete(file);
+            }
+            catch (Exception ex) when (ex is IOException or TokenStoreCorruptedException)
+            {
+                return 0;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "{Message} {Remedy}")]
+    private static partial void LogUnsafePermissions(ILogger logger, string message, string remedy);
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Token store: removed {Count} stale file(s) (old pending authorizations, orphaned lock and temporary files) from {Directory}")]
+    private static partial void LogSwept(ILogger logger, int count, string directory);
 
     private static void TryDelete(string path)
     {

@@ -20,6 +20,13 @@ public sealed class FileTokenStoreOptions
     /// <value>Default: a file named after the folder with the extension <c>.key</c>, beside the folder (for <c>/var/lib/app/tokens</c>, <c>/var/lib/app/tokens.key</c>).</value>
     public string? KeyFile { get; set; }
 
+    /// <summary>
+    /// Whether a store folder or key file that other users can read or write is refused (an
+    /// <see cref="FTGateConfigurationException"/> saying how to fix the permissions) instead of logged as a warning.
+    /// </summary>
+    /// <value>Default <see langword="false"/> (a warning); hosts that own their data folder should set it.</value>
+    public bool RefuseUnsafePermissions { get; set; }
+
     /// <summary>How long a writer waits for another process's lock on the same entry before giving up.</summary>
     /// <value>Default 30 seconds.</value>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -4,35 +4,39 @@ using FTGate.OAuth;
 
 namespace FTGate.SmartPop.Internal;
 
-/// <summary>Runs <see cref="SmartPopClient.TestAsync"/>: one step after another, each timed, the failing one explained.</summary>
+/// <summary>
+/// Runs <see cref="SmartPopClient.TestAsync"/>: one method per step, each timed; a failing step records its cause and fix and
+/// stops the run. Every failure stays inside the step table: nothing but the caller's cancellation leaves this class.
+/// </summary>
 internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount account)
 {
     private readonly List<TestStep> _steps = [];
+    private IPop3Connection? _connection;
+    private SaslMechanismKind _mechanism;
+    private AccessToken? _token;
+    private string? _password;
+    private JwtFindings? _findings;
+    private string _tokenUser = account.UserName;
+    private bool _otherMailbox;
+    private bool _appOnly;
 
     public async Task<TestReport> RunAsync(CancellationToken cancellationToken)
     {
         long start = client.Timestamp();
-        IPop3Connection? connection = null;
         try
         {
-            await RunStepsAsync(c => connection = c, cancellationToken).ConfigureAwait(false);
+            _ = ValidateAccount()
+                && await ResolveHostAsync(cancellationToken).ConfigureAwait(false)
+                && await ConnectAsync(cancellationToken).ConfigureAwait(false)
+                && CheckCapabilities()
+                && await AcquireTokenAsync(cancellationToken).ConfigureAwait(false)
+                && InspectToken()
+                && await LoginAsync(cancellationToken).ConfigureAwait(false)
+                && await StatAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (connection is not null)
-            {
-                try
-                {
-                    using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                    await connection.QuitAsync(quit.Token).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is Pop3Exception or OperationCanceledException)
-                {
-                    // The test's verdict is already recorded; a failed QUIT changes nothing in the mailbox.
-                }
-
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
+            await CloseAsync().ConfigureAwait(false);
         }
 
         foreach (TestStepKind kind in Enum.GetValues<TestStepKind>())
@@ -47,67 +51,138 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
         return new TestReport { AccountName = account.Name, Steps = _steps, Duration = client.Elapsed(start) };
     }
 
-    private async Task RunStepsAsync(Action<IPop3Connection> track, CancellationToken cancellationToken)
+    private bool ValidateAccount()
     {
         try
         {
             SmartPopAccountValidator.ThrowIfInvalid(account);
+            return true;
         }
         catch (FTGateConfigurationException ex)
         {
             Fail(TestStepKind.ResolveHost, 0, ex.Message, ex.Remedy, ex.ErrorCode);
-            return;
+            return false;
         }
+    }
 
-        // 1. Resolve host
+    private async Task<bool> ResolveHostAsync(CancellationToken cancellationToken)
+    {
         long t = client.Timestamp();
         try
         {
             IPAddress[] addresses = await client.ResolveHost(account.Host, cancellationToken).ConfigureAwait(false);
             Add(TestStepKind.ResolveHost, TestStepStatus.Passed, t, string.Join(", ", addresses.Select(a => a.ToString())));
+            return true;
         }
         catch (SocketException ex)
         {
             Fail(TestStepKind.ResolveHost, t, $"The host name '{account.Host}' does not resolve ({ex.SocketErrorCode}).", "Check the spelling of Host and the machine's DNS settings.", SmartPopErrorCodes.HostNotFound);
-            return;
+            return false;
+        }
+    }
+
+    /// <summary>TCP, TLS and the greeting, all bounded by ConnectTimeout; a failure is named by a raw probe of the port.</summary>
+    private async Task<bool> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (account.Security != Pop3Security.SslOnConnect && !await ProbeClearTextPortAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return false;
         }
 
-        // 2-3. Connect, TLS handshake (+ greeting)
-        IPop3Connection connection = client.CreateConnection(account);
-        track(connection);
-        t = client.Timestamp();
+        _connection = client.CreateConnection(account);
+        long t = client.Timestamp();
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bound.CancelAfter(account.ConnectTimeout);
         Pop3ConnectInfo info;
         try
         {
-            info = await connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
+            info = await _connection.ConnectAsync(bound.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or Pop3Exception && bound.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            await ExplainConnectFailureAsync(null, t, cancellationToken).ConfigureAwait(false);
+            return false;
         }
         catch (Pop3Exception ex)
         {
-            TestStepKind kind = ex.ErrorCode is SmartPopErrorCodes.ConnectFailed or SmartPopErrorCodes.HostNotFound ? TestStepKind.Connect : TestStepKind.TlsHandshake;
-            if (kind == TestStepKind.TlsHandshake)
-            {
-                Add(TestStepKind.Connect, TestStepStatus.Passed, t, $"TCP connection to {account.Host}:{account.EffectivePort} made.");
-            }
+            await ExplainConnectFailureAsync(ex, t, cancellationToken).ConfigureAwait(false);
+            return false;
+        }
 
-            Fail(kind, t, ex.Message, ex.Remedy, ex.ErrorCode, ex.ServerReply);
+        RecordConnected(info);
+        return true;
+    }
+
+    /// <summary>For a clear-text start (None, StartTls): a port that speaks TLS, or never greets, is named before MailKit waits on it.</summary>
+    private async Task<bool> ProbeClearTextPortAsync(CancellationToken cancellationToken)
+    {
+        long t = client.Timestamp();
+        PortProbe probe = await ConnectionProbe.SpeaksAsync(account, cancellationToken).ConfigureAwait(false);
+        if (probe.Speaks is PortSpeaks.PlainPop3 or PortSpeaks.Unreachable)
+        {
+            return true; // Unreachable: MailKit's connect reports refused / timed out in its own words.
+        }
+
+        (string cause, string remedy) = ConnectAdvice.ForPort(account, probe)!.Value; // Tls, Silence and Other on a clear-text start are always named
+        Add(TestStepKind.Connect, TestStepStatus.Passed, t, $"TCP connection to {account.Host}:{account.EffectivePort} made.");
+        Fail(TestStepKind.TlsHandshake, t, cause, remedy, probe.Speaks == PortSpeaks.Tls ? SmartPopErrorCodes.TlsFailed : SmartPopErrorCodes.ConnectFailed);
+        return false;
+    }
+
+    private async Task ExplainConnectFailureAsync(Pop3Exception? ex, long since, CancellationToken cancellationToken)
+    {
+        if (ex?.ErrorCode is SmartPopErrorCodes.ConnectFailed or SmartPopErrorCodes.HostNotFound)
+        {
+            Fail(TestStepKind.Connect, since, ex.Message, ex.Remedy, ex.ErrorCode, ex.ServerReply);
             return;
         }
 
-        _steps.Add(new TestStep { Kind = TestStepKind.Connect, Status = TestStepStatus.Passed, Duration = info.TcpConnectTime, Detail = $"Connected to {info.RemoteAddress}." });
-        if (info.IsEncrypted)
+        Add(TestStepKind.Connect, TestStepStatus.Passed, since, $"TCP connection to {account.Host}:{account.EffectivePort} made.");
+        PortProbe port = await ConnectionProbe.SpeaksAsync(account, cancellationToken).ConfigureAwait(false);
+        if (ConnectAdvice.ForPort(account, port) is { } mismatch && (ex is null || port.Speaks != PortSpeaks.Silence))
         {
-            _steps.Add(new TestStep
+            Fail(TestStepKind.TlsHandshake, since, mismatch.Cause, mismatch.Remedy, ex?.ErrorCode ?? SmartPopErrorCodes.ConnectFailed, ex?.ServerReply);
+            return;
+        }
+
+        if (ex is null && port.Speaks == PortSpeaks.PlainPop3)
+        {
+            Fail(TestStepKind.TlsHandshake, since, $"{account.Host}:{account.EffectivePort} greeted ('{port.FirstLine}') but connecting ({account.Security}, CAPA) did not finish within {account.ConnectTimeout.TotalSeconds:0} s (ConnectTimeout).", "The server is very slow or stalls during STLS/CAPA: check the server's load, or raise ConnectTimeout.", SmartPopErrorCodes.ConnectFailed);
+            return;
+        }
+
+        if (ex is null)
+        {
+            (string cause, string remedy) = ConnectAdvice.ForPort(account, new PortProbe(PortSpeaks.Silence, null))!.Value; // Silence is always named
+            Fail(TestStepKind.TlsHandshake, since, cause, remedy, SmartPopErrorCodes.ConnectFailed);
+            return;
+        }
+
+        if (ex.ErrorCode == SmartPopErrorCodes.TlsFailed && await ConnectionProbe.CertificateAsync(account, cancellationToken).ConfigureAwait(false) is { } certificate)
+        {
+            (string cause, string remedy) = ConnectAdvice.ForCertificate(account, certificate, client.Now());
+            Fail(TestStepKind.TlsHandshake, since, cause, remedy, ex.ErrorCode, ex.ServerReply, ex.Message);
+            return;
+        }
+
+        Fail(TestStepKind.TlsHandshake, since, ex.Message, ex.Remedy, ex.ErrorCode, ex.ServerReply);
+    }
+
+    private void RecordConnected(Pop3ConnectInfo info)
+    {
+        _steps.Add(new TestStep { Kind = TestStepKind.Connect, Status = TestStepStatus.Passed, Duration = info.TcpConnectTime, Detail = $"Connected to {info.RemoteAddress}." });
+        _steps.Add(info.IsEncrypted
+            ? new TestStep
             {
                 Kind = TestStepKind.TlsHandshake,
                 Status = TestStepStatus.Passed,
                 Duration = info.HandshakeTime,
                 Detail = $"{info.TlsProtocol} ({account.Security}); certificate '{info.CertificateSubject}' issued by '{info.CertificateIssuer}', valid until {info.CertificateNotAfter:u}."
-                    + (account.TrustedRootCertificates is { Count: > 0 } ? " Trusted through the account's TrustedRootCertificates." : " Trusted by the system's roots."),
-            });
-        }
-        else
-        {
-            _steps.Add(new TestStep
+                    + (account.TrustedRootCertificates is { Count: > 0 } ? " Trusted through the account's TrustedRootCertificates."
+                        : account.TrustedRootCertificateFile is { Length: > 0 } roots ? $" Trusted through the root certificate(s) in {roots} (TrustedRootCertificateFile, the CLI's --ca-cert), not the system's roots."
+                        : " Trusted by the system's roots."),
+            }
+            : new TestStep
             {
                 Kind = TestStepKind.TlsHandshake,
                 Status = TestStepStatus.Warning,
@@ -116,24 +191,24 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
                 Cause = "Credentials and mail cross the network in clear text.",
                 Remedy = "Use SslOnConnect (995) or StartTls (110).",
             });
-        }
+    }
 
-        // 4. Capabilities
-        Pop3ServerInfo server = connection.Server;
+    private bool CheckCapabilities()
+    {
+        Pop3ServerInfo server = _connection!.Server; // connected by the previous step
         string offered = $"SASL: {(server.SaslMechanisms.Count == 0 ? "(none listed)" : string.Join(' ', server.SaslMechanisms.Order(StringComparer.Ordinal)))}; USER: {Yes(server.SupportsUser)}; UIDL: {Yes(server.SupportsUidl)}; PIPELINING: {Yes(server.SupportsPipelining)}; TOP: {Yes(server.SupportsTop)}"
             + (server.LoginDelaySeconds > 0 ? $"; LOGIN-DELAY {server.LoginDelaySeconds}s" : string.Empty)
             + $"; XOAUTH2 offered: {Yes(server.SaslMechanisms.Contains("XOAUTH2"))}; OAUTHBEARER offered: {Yes(server.SaslMechanisms.Contains("OAUTHBEARER"))}.";
-        SaslMechanismKind mechanism = default;
         if (account.UsesOAuth)
         {
             try
             {
-                mechanism = SmartPopClient.ChooseMechanism(account, server);
+                _mechanism = SmartPopClient.ChooseMechanism(account, server);
             }
             catch (Pop3CommandException ex)
             {
                 Fail(TestStepKind.Capabilities, 0, ex.Message + " " + offered, ex.Remedy, ex.ErrorCode);
-                return;
+                return false;
             }
         }
 
@@ -142,142 +217,234 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
         {
             Kind = TestStepKind.Capabilities,
             Status = warnUidl ? TestStepStatus.Warning : TestStepStatus.Passed,
-            Detail = offered + (account.UsesOAuth ? $" Will use {(mechanism == SaslMechanismKind.OAuthBearer ? "OAUTHBEARER" : "XOAUTH2")}." : string.Empty),
+            Detail = offered + (account.UsesOAuth ? $" Will use {MechanismName}." : string.Empty),
             Cause = warnUidl ? "The server does not list UIDL; SmartPop falls back to header hashes (or needs LeaveOnServer = false)." : null,
         });
+        return true;
+    }
 
-        // 5. Token acquisition
-        t = client.Timestamp();
-        AccessToken? token = null;
-        string? password = null;
+    private async Task<bool> AcquireTokenAsync(CancellationToken cancellationToken)
+    {
+        long t = client.Timestamp();
+        if (!account.UsesOAuth)
+        {
+            try
+            {
+                _password = SmartPopClient.GetPassword(account);
+            }
+            catch (FTGateException ex)
+            {
+                Fail(TestStepKind.TokenAcquisition, t, ex.Message, ex.Remedy, ex.ErrorCode);
+                return false;
+            }
+
+            Add(TestStepKind.TokenAcquisition, TestStepStatus.Passed, t, "Password account: the password is available (" + (string.IsNullOrEmpty(account.Password) ? $"environment variable {account.PasswordEnvironmentVariable}" : "configuration") + ").");
+            return true;
+        }
+
         try
         {
-            if (account.UsesOAuth)
-            {
-                token = await client.GetTokenAsync(account, forceRefresh: false, cancellationToken).ConfigureAwait(false);
-                Add(TestStepKind.TokenAcquisition, TestStepStatus.Passed, t, $"Token from provider '{account.AuthProvider}' for {token.UserName}, expires {token.ExpiresOn:u}{(token.FromCache ? " (from cache)" : " (freshly issued)")}; scopes: {(token.Scopes.Count == 0 ? "(not reported)" : string.Join(' ', token.Scopes))}.");
-            }
-            else
-            {
-                password = SmartPopClient.GetPassword(account);
-                Add(TestStepKind.TokenAcquisition, TestStepStatus.Passed, t, "Password account: the password is available (" + (string.IsNullOrEmpty(account.Password) ? $"environment variable {account.PasswordEnvironmentVariable}" : "configuration") + ").");
-            }
+            IAuthProvider provider = client.Provider(account);
+            _tokenUser = MailboxTokenRule.TokenUser(provider, account);
+            _otherMailbox = MailboxTokenRule.IsOtherMailbox(provider, account);
+            _appOnly = provider is IAppOnlyAuthProvider { IsAppOnly: true };
+            _token = await client.GetTokenAsync(account, forceRefresh: false, cancellationToken).ConfigureAwait(false);
         }
-        catch (FTGateException ex)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            Fail(TestStepKind.TokenAcquisition, t, ex.Message, ex.Remedy, ex.ErrorCode);
-            return;
+            FailTokenAcquisition(ex, t);
+            return false;
         }
 
-        // 6. Token inspection (JWT, not validated)
-        JwtFindings? findings = null;
-        if (token is not null)
+        string owner = _appOnly ? $"the application (app-only), mailbox {account.UserName}" : $"{_tokenUser}, mailbox {account.UserName}";
+        Add(TestStepKind.TokenAcquisition, TestStepStatus.Passed, t, $"Token from provider '{account.AuthProvider}': token for {owner}; expires {_token.ExpiresOn:u}{(_token.FromCache ? " (from cache)" : " (freshly issued)")}; scopes: {(_token.Scopes.Count == 0 ? "(not reported)" : string.Join(' ', _token.Scopes))}.");
+        return true;
+    }
+
+    private void FailTokenAcquisition(Exception ex, long since)
+    {
+        switch (ex)
         {
-            findings = JwtInspector.Inspect(token.Value, account);
-            _steps.Add(new TestStep
-            {
-                Kind = TestStepKind.TokenInspection,
-                Status = findings.Problems.Count > 0 ? TestStepStatus.Warning : findings.IsJwt ? TestStepStatus.Passed : TestStepStatus.Skipped,
-                Detail = findings.Summary,
-                Cause = findings.Problems.Count > 0 ? string.Join("; ", findings.Problems) : null,
-                Remedy = findings.Problems.Count > 0 ? "Fix the token problems listed: Exchange Online answers only \"Authentication failure\" for each of them." : null,
-            });
+            case ReauthorizationRequiredException reauth:
+                string who = _appOnly ? "the application" : _tokenUser;
+                string shared = _otherMailbox ? $" (the token for mailbox {account.UserName} is {_tokenUser}'s: authorize the provider as {_tokenUser}, not as the mailbox)" : string.Empty;
+                Fail(TestStepKind.TokenAcquisition, since, reauth.Message + shared, reauth.Remedy ?? $"Run Authorize Now for provider '{account.AuthProvider}' signed in as {who}.", reauth.ErrorCode);
+                break;
+            case FTGateException known:
+                Fail(TestStepKind.TokenAcquisition, since, known.Message, known.Remedy, known.ErrorCode);
+                break;
+            default:
+                Fail(
+                    TestStepKind.TokenAcquisition,
+                    since,
+                    $"Provider '{account.AuthProvider}' failed unexpectedly while getting a token ({ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}).",
+                    "Run with --verbose (or the host's logs) for the details, and report it if the provider's configuration is right.",
+                    FTGateErrorCodes.ProviderError);
+                break;
         }
-        else
+    }
+
+    private bool InspectToken()
+    {
+        if (_token is null)
         {
             _steps.Add(new TestStep { Kind = TestStepKind.TokenInspection, Status = TestStepStatus.Skipped, Detail = "Password account: no token." });
+            return true;
         }
 
-        // 7. Login
+        _findings = JwtInspector.Inspect(_token.Value, account, _tokenUser);
+        bool problems = _findings.Problems.Count > 0;
+        _steps.Add(new TestStep
+        {
+            Kind = TestStepKind.TokenInspection,
+            Status = problems ? TestStepStatus.Warning : _findings.IsJwt ? TestStepStatus.Passed : TestStepStatus.Skipped,
+            Detail = _findings.Summary + (_otherMailbox ? $"; token for {_tokenUser}, mailbox {account.UserName} (shared mailbox: the server must let {_tokenUser} read it)" : string.Empty),
+            Cause = problems ? string.Join("; ", _findings.Problems) : null,
+            Remedy = problems ? "Fix the token problems listed: Exchange Online answers only \"Authentication failure\" for each of them." : null,
+        });
+        return true;
+    }
+
+    /// <summary>Logs in; a rejected cached token gets one forced refresh and one new connection, as in a fetch.</summary>
+    private async Task<bool> LoginAsync(CancellationToken cancellationToken)
+    {
         try
         {
-            SmartPopClient.EnsureSafeToAuthenticate(account, connection);
+            SmartPopClient.EnsureSafeToAuthenticate(account, _connection!);
         }
         catch (Pop3Exception ex)
         {
             Fail(TestStepKind.Login, 0, ex.Message, ex.Remedy, ex.ErrorCode);
-            return;
+            return false;
         }
 
-        t = client.Timestamp();
-        string retried = string.Empty;
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                if (token is not null)
-                {
-                    await connection.AuthenticateOAuthAsync(mechanism, account.UserName, token.Value, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await connection.AuthenticatePasswordAsync(account.UserName, password!, cancellationToken).ConfigureAwait(false); // set above for password accounts
-                }
-
-                Add(TestStepKind.Login, TestStepStatus.Passed, t, $"Logged in as {account.UserName} with {(token is null ? "a password" : mechanism == SaslMechanismKind.OAuthBearer ? "OAUTHBEARER" : "XOAUTH2")}.{retried}");
-                break;
-            }
-            catch (Pop3Exception ex) when (ex.ErrorCode == SmartPopErrorCodes.PopDisabled)
-            {
-                // Gmail refuses POP on the STAT that follows a successful login.
-                Add(TestStepKind.Login, TestStepStatus.Passed, t, $"Credentials accepted for {account.UserName}.");
-                Fail(TestStepKind.Stat, 0, ex.Message, ex.Remedy, ex.ErrorCode, ex.ServerReply);
-                return;
-            }
-            catch (Pop3Exception ex) when (attempt == 0 && token is { FromCache: true } && ex.ErrorCode == SmartPopErrorCodes.AuthenticationRejected)
-            {
-                retried = " (the cached token was rejected; a forced refresh and a new connection succeeded)";
-                await connection.DisposeAsync().ConfigureAwait(false);
-                connection = client.CreateConnection(account);
-                track(connection);
-                try
-                {
-                    token = await client.GetTokenAsync(account, forceRefresh: true, cancellationToken).ConfigureAwait(false);
-                    await connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (FTGateException again)
-                {
-                    Fail(TestStepKind.Login, t, $"The server rejected the cached token ({ex.ServerReply}); retrying failed: {again.Message}", again.Remedy, again.ErrorCode, ex.ServerReply);
-                    return;
-                }
-            }
-            catch (Pop3Exception ex)
-            {
-                ServerReplyAdvice advice = ServerReplyCatalog.Explain(ex.ServerReply, account);
-                var causes = new List<string>();
-                if (findings is { Problems.Count: > 0 })
-                {
-                    causes.Add("Token problems found: " + string.Join("; ", findings.Problems) + ".");
-                }
-
-                if (findings is { AppOnly: true })
-                {
-                    causes.Add("App-only token: Exchange needs a service principal for the app and FullAccess on the mailbox (New-ServicePrincipal, Add-MailboxPermission).");
-                }
-
-                if (advice.Cause is not null)
-                {
-                    causes.Add(advice.Cause);
-                }
-
-                Fail(TestStepKind.Login, t, (causes.Count > 0 ? string.Join(" ", causes) : ex.Message) + retried, advice.Remedy ?? ex.Remedy, ex.ErrorCode, ex.ServerReply, ex.Message);
-                return;
-            }
-        }
-
-        // 8. STAT
-        t = client.Timestamp();
+        long t = client.Timestamp();
+        Pop3Exception? first;
         try
         {
-            (int count, long size) = await connection.StatAsync(cancellationToken).ConfigureAwait(false);
-            Add(TestStepKind.Stat, TestStepStatus.Passed, t, $"{count} message(s), {size} bytes.");
+            await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
+            Add(TestStepKind.Login, TestStepStatus.Passed, t, LoggedIn(string.Empty));
+            return true;
+        }
+        catch (Pop3Exception ex) when (ex.ErrorCode == SmartPopErrorCodes.PopDisabled)
+        {
+            return PopDisabledAfterLogin(ex, t);
+        }
+        catch (Pop3Exception ex) when (_token is { FromCache: true } && ex.ErrorCode == SmartPopErrorCodes.AuthenticationRejected)
+        {
+            first = ex;
         }
         catch (Pop3Exception ex)
         {
-            ServerReplyAdvice advice = ServerReplyCatalog.Explain(ex.ServerReply, account);
-            Fail(TestStepKind.Stat, t, advice.Cause ?? ex.Message, advice.Remedy ?? ex.Remedy, ex.ErrorCode, ex.ServerReply);
+            FailLogin(ex, t, string.Empty);
+            return false;
+        }
+
+        return await RetryWithRefreshedTokenAsync(first, t, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> RetryWithRefreshedTokenAsync(Pop3Exception first, long since, CancellationToken cancellationToken)
+    {
+        await _connection!.DisposeAsync().ConfigureAwait(false);
+        _connection = client.CreateConnection(account);
+        try
+        {
+            _token = await client.GetTokenAsync(account, forceRefresh: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FTGateException again)
+        {
+            Fail(TestStepKind.Login, since, $"The server rejected the cached token ({first.ServerReply}); the forced refresh then failed: {again.Message}", again.Remedy, again.ErrorCode, first.ServerReply);
+            return false;
+        }
+
+        try
+        {
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(account.ConnectTimeout);
+            await _connection.ConnectAsync(bound.Token).ConfigureAwait(false);
+            await AuthenticateAsync(cancellationToken).ConfigureAwait(false);
+            Add(TestStepKind.Login, TestStepStatus.Passed, since, LoggedIn(" The cached token was rejected; a forced refresh and a new connection succeeded."));
+            return true;
+        }
+        catch (Pop3Exception ex) when (ex.ErrorCode == SmartPopErrorCodes.PopDisabled)
+        {
+            return PopDisabledAfterLogin(ex, since);
+        }
+        catch (Pop3Exception ex)
+        {
+            FailLogin(ex, since, " The cached token was rejected, and so was a freshly refreshed one on a new connection.");
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Fail(TestStepKind.Login, since, $"The server rejected the cached token ({first.ServerReply}); reconnecting with a refreshed token timed out after {account.ConnectTimeout.TotalSeconds:0} s.", "Run the Test again; if it persists, check the server.", SmartPopErrorCodes.ConnectionLost, first.ServerReply);
+            return false;
         }
     }
+
+    private Task AuthenticateAsync(CancellationToken cancellationToken) =>
+        _token is not null
+            ? _connection!.AuthenticateOAuthAsync(_mechanism, account.UserName, _token.Value, cancellationToken)
+            : _connection!.AuthenticatePasswordAsync(account.UserName, _password!, cancellationToken); // set by AcquireTokenAsync for password accounts
+
+    private string LoggedIn(string note) =>
+        _token is null
+            ? $"Logged in as {account.UserName} with a password.{note}"
+            : $"Logged in to mailbox {account.UserName} with {MechanismName} ({(_appOnly ? "app-only token" : $"token for {_tokenUser}")}).{note}";
+
+    /// <summary>Gmail refuses POP on the STAT that follows a successful login.</summary>
+    private bool PopDisabledAfterLogin(Pop3Exception ex, long since)
+    {
+        Add(TestStepKind.Login, TestStepStatus.Passed, since, $"Credentials accepted for {account.UserName}.");
+        Fail(TestStepKind.Stat, 0, ex.Message, ex.Remedy, ex.ErrorCode, ex.ServerReply);
+        return false;
+    }
+
+    private void FailLogin(Pop3Exception ex, long since, string note)
+    {
+        var context = new ReplyContext(_tokenUser, _otherMailbox, _appOnly, _findings);
+        ServerReplyAdvice advice = ServerReplyCatalog.Explain(ex.ServerReply, account, context);
+        Fail(TestStepKind.Login, since, (advice.Cause ?? ex.Message) + note, advice.Remedy ?? ex.Remedy, advice.ErrorCode ?? ex.ErrorCode, ex.ServerReply, ex.Message);
+    }
+
+    private async Task<bool> StatAsync(CancellationToken cancellationToken)
+    {
+        long t = client.Timestamp();
+        try
+        {
+            (int count, long size) = await _connection!.StatAsync(cancellationToken).ConfigureAwait(false);
+            Add(TestStepKind.Stat, TestStepStatus.Passed, t, $"{count} message(s), {size} bytes.");
+            return true;
+        }
+        catch (Pop3Exception ex)
+        {
+            ServerReplyAdvice advice = ServerReplyCatalog.Explain(ex.ServerReply, account, new ReplyContext(_tokenUser, _otherMailbox, _appOnly, _findings));
+            Fail(TestStepKind.Stat, t, advice.Cause ?? ex.Message, advice.Remedy ?? ex.Remedy, advice.ErrorCode ?? ex.ErrorCode, ex.ServerReply);
+            return false;
+        }
+    }
+
+    private async Task CloseAsync()
+    {
+        if (_connection is null)
+        {
+            return;
+        }
+
+        try
+        {
+            using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _connection.QuitAsync(quit.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is Pop3Exception or OperationCanceledException or InvalidOperationException)
+        {
+            // The test's verdict is already recorded; a failed QUIT changes nothing in the mailbox.
+        }
+
+        await _connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private string MechanismName => _mechanism == SaslMechanismKind.OAuthBearer ? "OAUTHBEARER" : "XOAUTH2";
 
     private static string Yes(bool value) => value ? "yes" : "no";
 

@@ -3,19 +3,26 @@ using System.Text.Json;
 
 namespace FTGate.SmartPop.Internal;
 
-internal sealed record JwtFindings(bool IsJwt, string Summary, IReadOnlyList<string> Problems, bool AppOnly);
+/// <summary>What the token inspection found. <see cref="Proven"/>: a Microsoft token whose audience, scope/role and user all checked out.</summary>
+internal sealed record JwtFindings(bool IsJwt, string Summary, IReadOnlyList<string> Problems, bool AppOnly, bool IsMicrosoft = false, string? User = null)
+{
+    public bool Proven => IsJwt && IsMicrosoft && Problems.Count == 0;
+}
 
 /// <summary>
 /// Decodes a JWT access token WITHOUT validating it (the mail server validates; this only explains) and checks what
 /// Exchange Online POP needs: audience https://outlook.office.com, scope POP.AccessAsUser.All (or role POP.AccessAsApp
-/// for app-only), and a signed-in user that matches the account's user name.
+/// for app-only), and a signed-in user that matches the provider's authorized user (the token user of the shared-mailbox
+/// rule: for a shared mailbox that is the delegate, not the mailbox).
 /// </summary>
 internal static class JwtInspector
 {
     private static readonly string[] OutlookAudiences =
         ["https://outlook.office.com", "https://outlook.office365.com", "00000002-0000-0ff1-ce00-000000000000"];
 
-    public static JwtFindings Inspect(string token, SmartPopAccount account)
+    public static JwtFindings Inspect(string token, SmartPopAccount account) => Inspect(token, account, account.UserName);
+
+    public static JwtFindings Inspect(string token, SmartPopAccount account, string tokenUser)
     {
         string[] parts = token.Split('.');
         if (parts.Length != 3 || !TryDecode(parts[1], out JsonElement claims))
@@ -52,14 +59,14 @@ internal static class JwtInspector
                 problems.Add($"scope POP.AccessAsUser.All is missing (scp: {scp ?? "<none>"}): add the delegated permission and authorize again");
             }
 
-            if (!appOnly && user is not null && !string.Equals(user, account.UserName, StringComparison.OrdinalIgnoreCase))
+            if (!appOnly && user is not null && !string.Equals(user, tokenUser, StringComparison.OrdinalIgnoreCase))
             {
-                problems.Add($"the token was issued to '{user}' but the account logs in as '{account.UserName}': authorize again signed in as {account.UserName} (or, for a shared mailbox, grant {user} FullAccess to it)");
+                problems.Add($"the token was issued to '{user}' but provider '{account.AuthProvider}' is configured for '{tokenUser}': authorize the provider again signed in as {tokenUser} (use \"Use another account\" on Microsoft's account picker)");
             }
         }
 
         string summary = $"JWT: aud={aud ?? "<none>"}, " + (appOnly ? $"roles={roles}" : $"scp={scp ?? "<none>"}") + $", user={user ?? "<none>"}, exp={Expiry(claims)}";
-        return new JwtFindings(true, summary, problems, appOnly);
+        return new JwtFindings(true, summary, problems, appOnly, microsoft, user);
     }
 
     private static string Expiry(JsonElement claims) =>

@@ -383,9 +383,13 @@ internal sealed class Pop3Session : IDisposable
             return _server.AcceptAppOnlyTokens && !string.IsNullOrEmpty(saslUser) ? saslUser : null;
         }
 
-        return string.IsNullOrEmpty(saslUser) || string.Equals(saslUser, info.UserName, StringComparison.OrdinalIgnoreCase)
-            ? info.UserName
-            : null;
+        if (!string.IsNullOrEmpty(saslUser) && !string.Equals(saslUser, info.UserName, StringComparison.OrdinalIgnoreCase))
+        {
+            // A shared mailbox: the token's user must hold FullAccess on it (Exchange only).
+            return Style == Pop3ServerStyle.Exchange && _server.HasFullAccess(saslUser, info.UserName) ? saslUser : null;
+        }
+
+        return info.UserName;
     }
 
     private bool CheckPassword(string user, string password) =>

@@ -27,6 +27,7 @@ internal static class TestAccounts
     {
         var provider = new Mock<IAuthProvider>(MockBehavior.Strict);
         provider.SetupGet(p => p.Name).Returns("prov");
+        provider.SetupGet(p => p.UserName).Returns("alice@example.test"); // the shared-mailbox rule asks the provider's user
         provider.Setup(p => p.GetAccessTokenAsync("alice@example.test", It.IsAny<CancellationToken>()))
             .ReturnsAsync(new AccessToken(cachedToken, DateTimeOffset.UnixEpoch.AddYears(60), "alice@example.test", fromCache: fromCache));
         provider.Setup(p => p.RefreshAccessTokenAsync("alice@example.test", It.IsAny<CancellationToken>()))

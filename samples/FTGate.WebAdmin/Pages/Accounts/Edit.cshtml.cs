@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using FTGate.OAuth;
 using FTGate.SmartPop;
+using FTGate.Samples;
 using FTGate.WebAdmin.Configuration;
+using FTGate.WebAdmin.Security;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
@@ -9,13 +11,14 @@ using Microsoft.Extensions.Options;
 namespace FTGate.WebAdmin.Pages;
 
 /// <summary>A SmartPop account: General, Authentication (Auth Type: Password or a provider) and Advanced tabs; Test; Fetch now.</summary>
-internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime runtime) : PageModel
+internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime runtime, SecretVault vault) : PageModel
 {
     public static readonly FieldDefinition PasswordField = new("Password", "Password", FieldKind.Secret, "Only for Auth Type Password.");
 
     public static readonly FieldDefinition SaslField = new("SaslMechanism", "SASL mechanism", FieldKind.Select, "Only for OAuth2: Auto uses XOAUTH2, or OAUTHBEARER when the server offers only that.", ["Auto", "XOAuth2", "OAuthBearer"]);
 
     private JsonObject _settings = [];
+    private IReadOnlyDictionary<string, string> _storedSecrets = new Dictionary<string, string>();
 
     [BindProperty(SupportsGet = true)]
     public string Name { get; set; } = "";
@@ -25,6 +28,9 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
     public bool Saved { get; private set; }
 
     public ErrorView? Error { get; private set; }
+
+    /// <summary>Why the account is withheld from the SDK (its password was entered for another server), if it is.</summary>
+    public string? Blocked { get; private set; }
 
     public IReadOnlyList<string> Problems { get; private set; } = [];
 
@@ -75,7 +81,7 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
             value = AccountSchema.CheckboxDefault(field.Key) ? "true" : "false";
         }
 
-        return new FieldView(field, field.Kind == FieldKind.Secret ? null : value, field.Kind == FieldKind.Secret && !string.IsNullOrEmpty(value));
+        return new FieldView(field, field.Kind == FieldKind.Secret ? null : value, field.Kind == FieldKind.Secret && _storedSecrets.ContainsKey(field.Key));
     }
 
     public IActionResult OnGet(bool saved)
@@ -117,23 +123,36 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
         string authType = Request.Form["f.AuthType"].FirstOrDefault() ?? AccountSchema.PasswordAuthType;
         string? password = Request.Form["f.Password"].FirstOrDefault();
         string? sasl = Request.Form["f.SaslMechanism"].FirstOrDefault();
+        SecretBinding.Extract(candidate, SecretBinding.AccountSecretFields);
+        var problems = new List<string>(NameRules.Check("Account", Name));
+        SecretBinding.Record? record = vault.AccountRecord(Name);
+        SortedDictionary<string, string> bound = SecretBinding.AccountBound(Name, candidate);
+        bool rebound = record is not null && !record.Matches(bound);
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal);
         if (authType == AccountSchema.PasswordAuthType)
         {
             candidate.Remove("AuthProvider");
             candidate.Remove("SaslMechanism");
             if (!string.IsNullOrEmpty(password))
             {
-                candidate["Password"] = password;
+                secrets["Password"] = password;
             }
-            else if (Request.Form["clear.Password"] == "true")
+            else if (Request.Form["clear.Password"] != "true" && record is not null && record.Secrets.TryGetValue("Password", out string? stored))
             {
-                candidate.Remove("Password");
+                if (rebound)
+                {
+                    problems.Add($"SmartPop account '{Name}': {SecretBinding.Explain(record, bound)}, and the stored password was entered for the old server: it is never sent to another one. "
+                        + "Enter the password again (or tick 'clear' to save without it).");
+                }
+                else
+                {
+                    secrets["Password"] = stored;
+                }
             }
         }
         else
         {
             candidate["AuthProvider"] = authType;
-            candidate.Remove("Password");
             candidate.Remove("PasswordEnvironmentVariable");
             if (string.IsNullOrEmpty(sasl) || sasl == "Auto")
             {
@@ -145,14 +164,22 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
             }
         }
 
-        IReadOnlyList<string> problems = runtime.ValidateAccount(Name, candidate, ProviderNames);
+        var withSecrets = (JsonObject)candidate.DeepClone();
+        foreach ((string field, string value) in secrets)
+        {
+            withSecrets[field] = value;
+        }
+
+        problems.AddRange(runtime.ValidateAccount(Name, withSecrets, ProviderNames));
         if (problems.Count > 0)
         {
             _settings = candidate;
+            _storedSecrets = rebound ? new Dictionary<string, string>() : record?.Secrets ?? new Dictionary<string, string>();
             Problems = problems;
             return Page();
         }
 
+        await vault.BindAccountAsync(Name, candidate, secrets, cancellationToken);
         await file.UpdateAsync(
             root => ConfigurationFile.Section(ConfigurationFile.Section(ConfigurationFile.Section(root, "FTGate"), "SmartPop"), "Accounts")[Name] = candidate,
             cancellationToken);
@@ -192,6 +219,9 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
             return NotFound();
         }
 
+        // A later account of the same name inherits nothing: its remembered UIDLs and its bound password go.
+        await runtime.Services.GetRequiredService<IUidlStore>().PruneAsync(Name, [], cancellationToken);
+        await vault.ForgetAccountAsync(Name, cancellationToken);
         await file.UpdateAsync(
             root => ConfigurationFile.Section(ConfigurationFile.Section(ConfigurationFile.Section(root, "FTGate"), "SmartPop"), "Accounts").Remove(Name),
             cancellationToken);
@@ -200,6 +230,12 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
 
     private async Task RunAsync(Func<SmartPopAccount, Task> action)
     {
+        if (Blocked is not null)
+        {
+            Error = new ErrorView(Blocked, "Enter the password again (or confirm the settings) and Save.", FTGateErrorCodes.ConfigurationInvalid);
+            return;
+        }
+
         try
         {
             await action(runtime.SmartPopAccounts.Get(Name));
@@ -226,6 +262,12 @@ internal sealed class AccountEditModel(ConfigurationFile file, FTGateRuntime run
         {
             Exists = true;
             _settings = existing;
+            _storedSecrets = vault.Account(Name, existing).Secrets;
+            Blocked = runtime.BlockedAccount(Name);
+            if (Blocked is null && SecretBinding.Read(existing, "AuthProvider") is { Length: > 0 } provider && runtime.BlockedProvider(provider) is { } providerBlocked)
+            {
+                Blocked = $"Provider '{provider}' is blocked: {providerBlocked}";
+            }
         }
 
         return true;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FTGate.Samples;
 using FTGate.WebAdmin.Configuration;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -20,9 +21,9 @@ internal sealed class AccountsIndexModel(ConfigurationFile file) : PageModel
     public IActionResult OnPostAdd(string? name)
     {
         name = name?.Trim();
-        if (string.IsNullOrEmpty(name) || name.Length > 100 || name.Any(char.IsControl) || name.Contains(':', StringComparison.Ordinal))
+        if (NameRules.Check("Account", name) is { Count: > 0 } problems)
         {
-            AddError = "Enter a name without ':' or control characters (it is a configuration key).";
+            AddError = string.Join(" ", problems);
         }
         else if (file.Accounts().Any(a => string.Equals(a.Key, name, StringComparison.OrdinalIgnoreCase)))
         {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FTGate.OAuth;
+using FTGate.Samples;
 using FTGate.WebAdmin.Configuration;
 using FTGate.WebAdmin.Security;
 using Microsoft.AspNetCore.Mvc;
@@ -27,9 +28,10 @@ internal sealed record ErrorView(string Message, string? Remedy, string? Code)
 internal sealed record FieldView(FieldDefinition Definition, string? Value, bool HasStoredSecret);
 
 /// <summary>The provider's property page: every field, validation with the SDK's messages, Authorize Now.</summary>
-internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime runtime, PendingAuthorizations pending, WebAdminOptions options) : PageModel
+internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime runtime, PendingAuthorizations pending, WebAdminOptions options, SecretVault vault, ILogger<ProviderEditModel> logger) : PageModel
 {
     private JsonObject _settings = [];
+    private IReadOnlyDictionary<string, string> _storedSecrets = new Dictionary<string, string>();
 
     [BindProperty(SupportsGet = true)]
     public string Name { get; set; } = "";
@@ -50,19 +52,18 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
 
     public string StatusClass { get; private set; } = "";
 
-    public string RedirectUri => CallbackUri(options, Request).AbsoluteUri;
+    /// <summary>Why the provider is withheld from the SDK (its secret was entered for other settings), if it is.</summary>
+    public string? Blocked { get; private set; }
 
-    /// <summary>The redirect URI: this site's /oauth/callback.</summary>
-    public static Uri CallbackUri(WebAdminOptions options, HttpRequest request)
-    {
-        string baseUrl = !string.IsNullOrWhiteSpace(options.PublicBaseUrl) ? options.PublicBaseUrl.TrimEnd('/') : $"{request.Scheme}://{request.Host}";
-        return new Uri(baseUrl + WebAdminApp.OAuthCallbackPath);
-    }
+    public string RedirectUri => CallbackUri(options).AbsoluteUri;
+
+    /// <summary>The redirect URI: this site's /oauth/callback under its public URL (configured, never taken from the request).</summary>
+    public static Uri CallbackUri(WebAdminOptions options) => new(options.PublicBaseUri, WebAdminApp.OAuthCallbackPath);
 
     public FieldView FieldView(FieldDefinition field) => new(
         field,
         field.Kind == FieldKind.Secret ? null : Value(field.Key),
-        field.Kind == FieldKind.Secret && !string.IsNullOrEmpty(Value(field.Key)));
+        field.Kind == FieldKind.Secret && _storedSecrets.ContainsKey(field.Key));
 
     /// <summary>Whether a field holds something other than its default (advanced fields with values are shown open).</summary>
     public bool HasValue(FieldDefinition field) =>
@@ -102,19 +103,22 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
 
         JsonObject candidate = (JsonObject)_settings.DeepClone();
         candidate["Type"] = Type.Kind.ToString();
+        var entered = new Dictionary<string, string>(StringComparer.Ordinal);
+        var cleared = new HashSet<string>(StringComparer.Ordinal);
         foreach (FieldDefinition field in Type.Fields)
         {
             string? posted = Request.Form["f." + field.Key].FirstOrDefault()?.Trim();
             switch (field.Kind)
             {
                 case FieldKind.Secret:
+                    // Secrets never go into the file: they are kept in the token store, bound to these settings.
                     if (!string.IsNullOrEmpty(posted))
                     {
-                        candidate[field.Key] = posted;
+                        entered[field.Key] = posted;
                     }
                     else if (Request.Form["clear." + field.Key] == "true")
                     {
-                        candidate.Remove(field.Key);
+                        cleared.Add(field.Key);
                     }
 
                     break;
@@ -155,18 +159,72 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
             }
         }
 
-        IReadOnlyList<string> problems = runtime.ValidateProvider(Name, candidate);
+        SecretBinding.Extract(candidate, SecretBinding.ProviderSecretFields);
+        var problems = new List<string>(NameRules.Check("Provider", Name));
+        SecretBinding.Record? record = vault.ProviderRecord(Name);
+        SortedDictionary<string, string> bound = SecretBinding.ProviderBound(Name, candidate);
+        bool rebound = record is not null && !record.Matches(bound);
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (record is not null)
+        {
+            if (!rebound)
+            {
+                foreach ((string field, string value) in record.Secrets)
+                {
+                    secrets[field] = value;
+                }
+            }
+            else
+            {
+                foreach (string field in record.Secrets.Keys.Where(f => !entered.ContainsKey(f) && !cleared.Contains(f)))
+                {
+                    problems.Add($"Provider '{Name}': {SecretBinding.Explain(record, bound)}, and the stored {field} was entered for the old settings: it is never sent anywhere else. "
+                        + $"Enter the {field} again (or tick 'clear' to save without it); the tokens of the old settings are removed when you save.");
+                }
+            }
+        }
+
+        foreach (string field in cleared)
+        {
+            secrets.Remove(field);
+        }
+
+        foreach ((string field, string value) in entered)
+        {
+            secrets[field] = value;
+        }
+
+        var withSecrets = (JsonObject)candidate.DeepClone();
+        foreach ((string field, string value) in secrets)
+        {
+            withSecrets[field] = value;
+        }
+
+        problems.AddRange(runtime.ValidateProvider(Name, withSecrets));
         if (problems.Count > 0)
         {
             _settings = candidate;
+            _storedSecrets = rebound ? new Dictionary<string, string>() : record?.Secrets ?? new Dictionary<string, string>();
             Problems = problems;
             await LoadStatusAsync(cancellationToken);
             return Page();
         }
 
+        if (rebound)
+        {
+            // The grant (and any sign-in in progress) belongs to the old settings: remove it locally, never revoke it at the
+            // new endpoints.
+            int removed = await runtime.TokenStore.RemoveProviderDataAsync(Name, Users(_settings).Concat(Users(candidate)), cancellationToken);
+            logger.LogWarning("Provider '{Provider}': bound settings changed ({Change}); {Count} stored token entries of the old settings removed.", Name, SecretBinding.Explain(record!, bound), removed);
+        }
+
+        await vault.BindProviderAsync(Name, candidate, secrets, cancellationToken);
         await file.UpdateAsync(root => ConfigurationFile.Section(ConfigurationFile.Section(root, "FTGate"), "Providers")[Name] = candidate, cancellationToken);
         return Redirect($"/providers/edit?name={Uri.EscapeDataString(Name)}&saved=true");
     }
+
+    private static IEnumerable<string> Users(JsonObject settings) =>
+        new[] { SecretBinding.Read(settings, "UserName"), SecretBinding.Read(settings, "Mailbox") }.Where(u => u.Length > 0);
 
     public async Task<IActionResult> OnPostAuthorizeAsync(CancellationToken cancellationToken)
     {
@@ -175,10 +233,17 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
             return NotFound();
         }
 
+        if (runtime.BlockedProvider(Name) is { } blocked)
+        {
+            Error = new ErrorView(blocked, "Enter the client secret again (or confirm the settings) and Save, then Authorize Now.", FTGateErrorCodes.ConfigurationInvalid);
+            await LoadStatusAsync(cancellationToken);
+            return Page();
+        }
+
         try
         {
             IAuthProvider provider = runtime.Registry.Get(Name);
-            AuthorizationChallenge challenge = await provider.BeginAuthorizationAsync(new AuthorizationRequest(CallbackUri(options, Request)), cancellationToken);
+            AuthorizationChallenge challenge = await provider.BeginAuthorizationAsync(new AuthorizationRequest(CallbackUri(options)), cancellationToken);
             pending.Add(HttpContext, challenge.State, Name, challenge.ExpiresOn);
             return Redirect(challenge.AuthorizationUri.AbsoluteUri);
         }
@@ -208,8 +273,14 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
 
         try
         {
-            IAuthProvider provider = runtime.Registry.Get(Name);
-            await provider.SignOutAsync(provider.UserName ?? Value("UserName") ?? "", cancellationToken);
+            if (runtime.BlockedProvider(Name) is null)
+            {
+                // Revocation goes only to the endpoint the grant was made for (a provider whose settings changed is blocked).
+                IAuthProvider provider = runtime.Registry.Get(Name);
+                await provider.SignOutAsync(provider.UserName ?? Value("UserName") ?? "", cancellationToken);
+            }
+
+            await runtime.TokenStore.RemoveProviderDataAsync(Name, Users(_settings), cancellationToken);
             return Redirect($"/providers/edit?name={Uri.EscapeDataString(Name)}&message=forgotten");
         }
         catch (FTGateException ex)
@@ -232,6 +303,25 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
             return NotFound();
         }
 
+        // A later provider of the same name inherits nothing: grant, status, pending sign-ins and the bound secrets go.
+        if (runtime.BlockedProvider(Name) is null)
+        {
+            try
+            {
+                IAuthProvider provider = runtime.Registry.Get(Name);
+                if ((provider.UserName ?? Value("UserName")) is { Length: > 0 } user)
+                {
+                    await provider.SignOutAsync(user, cancellationToken);
+                }
+            }
+            catch (Exception ex) when (ex is FTGateException or OptionsValidationException or NotSupportedException or HttpRequestException)
+            {
+                logger.LogWarning("Provider '{Provider}': the grant could not be revoked at the provider while deleting it ({Error}); it is removed here.", Name, ex.Message);
+            }
+        }
+
+        await runtime.TokenStore.RemoveProviderDataAsync(Name, Users(_settings), cancellationToken);
+        await vault.ForgetProviderAsync(Name, cancellationToken);
         await file.UpdateAsync(root => ConfigurationFile.Section(ConfigurationFile.Section(root, "FTGate"), "Providers").Remove(Name), cancellationToken);
         return Redirect("/providers");
     }
@@ -249,6 +339,8 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
             Exists = true;
             _settings = existing;
             type = existing["Type"]?.ToString();
+            SecretVerdict verdict = vault.Provider(Name, existing);
+            _storedSecrets = verdict.Secrets;
         }
 
         ProviderTypeDefinition? definition = ProviderSchema.Find(type);
@@ -265,6 +357,13 @@ internal sealed class ProviderEditModel(ConfigurationFile file, FTGateRuntime ru
     {
         if (!Exists)
         {
+            return;
+        }
+
+        if (runtime.BlockedProvider(Name) is { } blocked)
+        {
+            Blocked = blocked;
+            (Status, StatusClass) = ("blocked: settings changed, re-enter the secret", "error");
             return;
         }
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using FTGate.OAuth;
+using FTGate.Samples;
 using FTGate.WebAdmin.Configuration;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -25,9 +26,9 @@ internal sealed class ProvidersIndexModel(ConfigurationFile file, FTGateRuntime 
         {
             AddError = "Enter a name and choose a type.";
         }
-        else if (name.Length > 100 || name.Any(char.IsControl) || name.Contains(':', StringComparison.Ordinal))
+        else if (NameRules.Check("Provider", name) is { Count: > 0 } problems)
         {
-            AddError = "The name may not contain ':' or control characters (it is a configuration key).";
+            AddError = string.Join(" ", problems);
         }
         else if (file.Providers().Any(p => string.Equals(p.Key, name, StringComparison.OrdinalIgnoreCase)))
         {
@@ -61,7 +62,10 @@ internal sealed class ProvidersIndexModel(ConfigurationFile file, FTGateRuntime 
         {
             JsonObject settings = node as JsonObject ?? [];
             ProviderTypeDefinition? type = ProviderSchema.Find(settings["Type"]?.ToString());
-            rows.Add(await ProviderRow.CreateAsync(name, type, settings, registry, cancellationToken));
+            string? blocked = registry is null ? null : runtime.BlockedProvider(name);
+            rows.Add(blocked is null
+                ? await ProviderRow.CreateAsync(name, type, settings, registry, cancellationToken)
+                : new ProviderRow(name, type?.DisplayName ?? "?", settings["UserName"]?.ToString() ?? "", "blocked: settings changed, re-enter the secret", "error", blocked));
         }
 
         Rows = rows;

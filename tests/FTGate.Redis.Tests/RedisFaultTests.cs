@@ -1,0 +1,89 @@
+using System.Text;
+using FTGate.OAuth;
+using FTGate.Tests.Infrastructure;
+
+namespace FTGate.Redis.Tests;
+
+public sealed class RedisFaultTests(RedisFixture redis)
+{
+    [Fact]
+    public async Task Store_RedisDown_ThrowsRedisUnavailableNamingRedis_ThenWorksWhenItIsBack()
+    {
+        redis.Require();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using RedisServer own = await RedisServer.StartNewAsync(ct);
+        await using Node a = redis.NewNode(RedisFixture.NewPrefix(), own);
+        string version = await a.Tokens.SetAsync("grant/p/ALICE", "v1"u8.ToArray(), null, ct);
+
+        await own.KillAsync();
+        var down = await Assert.ThrowsAsync<RedisUnavailableException>(() => a.Tokens.GetAsync("grant/p/ALICE", ct));
+        await Assert.ThrowsAsync<RedisUnavailableException>(() => a.Uidls.MarkSeenAsync("alice", ["u1"], DateTimeOffset.UtcNow, ct));
+
+        Assert.Equal(RedisErrorCodes.Unavailable, down.ErrorCode);
+        Assert.Contains($"Redis at 127.0.0.1:{own.Port} is unavailable", down.Message, StringComparison.Ordinal);
+        Assert.Contains("redis-server", down.Remedy, StringComparison.Ordinal);
+        Assert.DoesNotContain("v1", down.Message, StringComparison.Ordinal);
+
+        await own.StartAsync(ct);
+        TokenStoreEntry? back = await RetryAsync(() => a.Tokens.GetAsync("grant/p/ALICE", ct), ct);
+        Assert.Equal(version, back!.Version);
+    }
+
+    [Fact]
+    public async Task Restart_AfterSigkill_WithTheAppendOnlyFile_LosesNoAcknowledgedWrite()
+    {
+        redis.Require();
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        await using RedisServer own = await RedisServer.StartNewAsync(ct);
+        string prefix = RedisFixture.NewPrefix();
+        await using Node a = redis.NewNode(prefix, own);
+        var versions = new Dictionary<string, string>();
+        for (int i = 0; i < 50; i++)
+        {
+            versions[$"grant/p/U{i}"] = await a.Tokens.SetAsync($"grant/p/U{i}", Encoding.ASCII.GetBytes($"rt-{i}"), null, ct);
+        }
+
+        await a.Uidls.MarkSeenAsync("alice", Enumerable.Range(0, 200).Select(i => $"uidl-{i}").ToList(), DateTimeOffset.UtcNow, ct);
+
+        await own.KillAsync();
+        await own.StartAsync(ct);
+
+        await using Node fresh = redis.NewNode(prefix, own);
+        foreach ((string key, string version) in versions)
+        {
+            TokenStoreEntry? entry = await RetryAsync(() => fresh.Tokens.GetAsync(key, ct), ct);
+            Assert.Equal(version, entry!.Version);
+        }
+
+        Assert.Equal(200, (await fresh.Uidls.GetSeenAsync("alice", ct)).Count);
+    }
+
+    [Fact]
+    public void NewNode_WithoutAKey_FailsAtStartNamingTheSettingAndTheFix()
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        services.AddFTGate().AddSmartPop().UseRedis(o => o.Configuration = "127.0.0.1:1");
+        using Microsoft.Extensions.DependencyInjection.ServiceProvider provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+
+        var ex = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(provider.ValidateFTGateConfiguration);
+
+        Assert.Contains("FTGate:Redis:EncryptionKeyFile (or EncryptionKey) is required", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("openssl rand 32", ex.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Right after a restart the client reconnects in the background: retry while it reports Redis unavailable.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> operation, CancellationToken ct)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await operation();
+            }
+            catch (RedisUnavailableException) when (attempt < 100)
+            {
+                await Task.Delay(100, ct);
+            }
+        }
+    }
+}
