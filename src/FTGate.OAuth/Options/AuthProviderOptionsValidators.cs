@@ -67,6 +67,16 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
     private static readonly string[] s_personalDomains = ["msn.com", "passport.com", "windowslive.com", "outlook.com", "hotmail.com", "live.com"];
 
     /// <summary>Outlook.com addresses: msn.com, passport.com, windowslive.com and every outlook.*, hotmail.* and live.* domain (outlook.de, hotmail.co.uk, live.nl ...).</summary>
+    /// <summary>
+    /// A warning (not a failure: a personal account invited as a guest can sign in to a tenant) when a personal address is
+    /// configured with a specific tenant; <see langword="null"/> otherwise.
+    /// </summary>
+    internal static string? PersonalAccountWarning(MicrosoftAuthOptions options) =>
+        options.Mode == MicrosoftAuthMode.Delegated && options.UserName is { } user && IsPersonalMicrosoftAccount(user) && options.TenantId is { } tenantId
+            && !string.Equals(tenantId, "consumers", StringComparison.OrdinalIgnoreCase) && !string.Equals(tenantId, "common", StringComparison.OrdinalIgnoreCase)
+            ? $"UserName '{user}' is a personal Microsoft account (Outlook.com), but TenantId is '{tenantId}': personal accounts sign in with TenantId 'consumers' (personal accounts only) or 'common' (personal and work accounts) and an app registration whose 'Supported account types' include personal Microsoft accounts; a specific tenant works only if the account was invited to it as a guest."
+            : null;
+
     internal static bool IsPersonalMicrosoftAccount(string userName)
     {
         int at = userName.LastIndexOf('@');
@@ -132,11 +142,6 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
         else if (string.IsNullOrWhiteSpace(options.UserName))
         {
             fail("UserName is required: the account that signs in, such as 'user@domain.onmicrosoft.com'.");
-        }
-        else if (IsPersonalMicrosoftAccount(options.UserName) && options.TenantId is { } tenantId
-            && !string.Equals(tenantId, "consumers", StringComparison.OrdinalIgnoreCase) && !string.Equals(tenantId, "common", StringComparison.OrdinalIgnoreCase))
-        {
-            fail($"UserName '{options.UserName}' is a personal Microsoft account (Outlook.com), but TenantId is '{tenantId}': personal accounts sign in only with TenantId 'consumers' (personal accounts only) or 'common' (personal and work accounts), and an app registration whose 'Supported account types' include personal Microsoft accounts.");
         }
 
         if (!Enum.IsDefined(options.Cloud))

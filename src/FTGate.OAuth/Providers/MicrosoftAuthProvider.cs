@@ -351,7 +351,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider,
             return GrantBinding.ChangedStatus(Name, userName, record?.AuthorizedOn);
         }
 
-        return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens, SecretExpiryWarning() is { } warning ? [warning] : null);
+        string[] warnings = [.. new[] { SecretExpiryWarning(), MicrosoftAuthOptionsValidator.PersonalAccountWarning(_options) }.OfType<string>()];
+        return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens, warnings);
     }
 
     /// <summary>Warns from 30 days before <see cref="MicrosoftAuthOptions.ClientSecretExpiresOn"/>.</summary>

@@ -68,18 +68,24 @@ public sealed class MicrosoftErrorModelTests : IDisposable
     [InlineData("bob@live.com", "consumers", false)]
     [InlineData("bob@msn.com", "common", false)]
     [InlineData("alice@contoso.com", "contoso.com", false)]
-    public void Validate_PersonalAddressWithSpecificTenant_FailsNamingConsumersAndCommon(string user, string tenant, bool fails)
+    public async Task GetStatusAsync_PersonalAddressWithSpecificTenant_WarnsNamingConsumersAndCommon(string user, string tenant, bool warns)
     {
-        var options = new MicrosoftAuthOptions { ClientId = Guid.NewGuid().ToString(), TenantId = tenant, UserName = user };
-
-        var result = new MicrosoftAuthOptionsValidator().Validate("M365", options);
-
-        Assert.Equal(fails, result.Failed);
-        if (fails)
+        MicrosoftAuthProvider provider = _host.Create(o =>
         {
-            Assert.Contains("'consumers'", result.FailureMessage, StringComparison.Ordinal);
-            Assert.Contains("'common'", result.FailureMessage, StringComparison.Ordinal);
-            Assert.Contains("M365", result.FailureMessage, StringComparison.Ordinal);
+            o.UserName = user;
+            o.TenantId = tenant;
+        });
+
+        AuthorizationStatus status = await provider.GetStatusAsync(user, Ct);
+
+        string? warning = status.Warnings.FirstOrDefault(w => w.Contains("personal Microsoft account", StringComparison.Ordinal));
+        Assert.Equal(warns, warning is not null);
+        if (warning is not null)
+        {
+            Assert.Contains("'consumers'", warning, StringComparison.Ordinal);
+            Assert.Contains("'common'", warning, StringComparison.Ordinal);
         }
+
+        Assert.True(new MicrosoftAuthOptionsValidator().Validate("M365", new MicrosoftAuthOptions { ClientId = FakeEntra.ClientId, TenantId = tenant, UserName = user }).Succeeded);
     }
 }
