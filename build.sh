@@ -2,7 +2,7 @@
 # FTGate OAuth build script.
 #   ./build.sh test      install what the tests need, build in Release, run every test, print "N passed, N failed"
 #   ./build.sh build     restore and build in Release
-#   ./build.sh pack      pack the libraries into artifacts/packages
+#   ./build.sh pack      build and pack the packages into artifacts/packages (builds no test project)
 #   ./build.sh install   only install the test prerequisites (Debian and npm packages)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,12 +20,35 @@ build() {
   dotnet build FTGate.sln -c Release --no-restore
 }
 
+# The packages: every library under src/ and the ftgate tool (the web admin sample and the tests are not packages).
+# A solution filter of just these lets one MSBuild run build them in parallel without building any test project.
+packages_filter() {
+  local filter="$ROOT/artifacts/packages.slnf"
+  mkdir -p "$ROOT/artifacts"
+  {
+    printf '{ "solution": { "path": "../FTGate.sln", "projects": [\n'
+    local first=1
+    for project in src/*/*.csproj samples/FTGate.Cli/FTGate.Cli.csproj; do
+      [ $first -eq 1 ] || printf ',\n'
+      first=0
+      printf '  "%s"' "$project"
+    done
+    printf '\n] } }\n'
+  } > "$filter"
+  echo "$filter"
+}
+
+# $1: --no-build when the solution was just built (./build.sh test), empty to build only the packages (./build.sh pack).
 pack() {
   rm -rf artifacts/packages
-  # The packages (and the ftgate tool); the samples' web app and the test projects are not packable.
-  for project in src/FTGate.OAuth src/FTGate.SmartPop src/FTGate.Redis src/FTGate.Testing samples/FTGate.Cli; do
-    dotnet pack "$project" -c Release --no-build -o artifacts/packages
-  done
+  local filter
+  filter=$(packages_filter)
+  if [ "${1:-}" = "--no-build" ]; then
+    dotnet pack "$filter" -c Release --no-build -o artifacts/packages
+  else
+    dotnet restore "$filter"
+    dotnet pack "$filter" -c Release --no-restore -o artifacts/packages
+  fi
   ls -1 artifacts/packages
 }
 
@@ -44,7 +67,7 @@ run_tests() {
 case "${1:-test}" in
   install) install_prereqs ;;
   build) build ;;
-  pack) build; pack ;;
-  test) install_prereqs; build; pack; run_tests ;;
+  pack) pack ;;
+  test) install_prereqs; build; pack --no-build; run_tests ;;
   *) echo "usage: $0 [test|build|pack|install]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 using System.Net.Http;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Text.RegularExpressions;
 using FTGate;
 using FTGate.OAuth;
 using Microsoft.Extensions.Options;
@@ -17,12 +18,15 @@ internal static class ExitCodes
     public const int ConnectionFailure = 4;
 }
 
-/// <summary>An error the CLI itself detects (bad flag combination, missing config entry): its exit code, message and fix.</summary>
-internal sealed class CliException(int exitCode, string message, string? remedy = null) : Exception(message)
+/// <summary>An error the CLI itself detects (bad flag combination, missing config entry): its exit code, message(s) and fix.</summary>
+internal sealed class CliException(int exitCode, string message, string? remedy = null, IReadOnlyList<string>? messages = null) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
 
     public string? Remedy { get; } = remedy;
+
+    /// <summary>Several problems found at once (each printed on its own "error:" line); <see langword="null"/> for one.</summary>
+    public IReadOnlyList<string>? Messages { get; } = messages;
 }
 
 /// <summary>Turns an exception into an exit code and one or two lines: what went wrong, and what to do.</summary>
@@ -38,7 +42,9 @@ internal static class CliErrors
 
         if (RemedyOf(exception) is { Length: > 0 } remedy)
         {
-            console.Error.WriteLine("fix: " + remedy);
+            Match named = Regex.Match(exception.Message, "^Provider '(?<name>[^']+)'", RegexOptions.CultureInvariant);
+            string? provider = (exception as AuthorizationException)?.ProviderName ?? (named.Success ? named.Groups["name"].Value : null);
+            console.Error.WriteLine("fix: " + InCliWords(remedy, provider));
         }
 
         if (verbose)
@@ -58,11 +64,73 @@ internal static class CliErrors
         }
         catch (Exception ex) when (ex is OptionsValidationException or AggregateException or FTGateConfigurationException)
         {
+            List<string> messages = MessagesOf(ex).Select(WithFlag).ToList();
             throw new CliException(
                 ExitCodes.UsageOrConfiguration,
-                string.Join(Environment.NewLine + "error: ", MessagesOf(ex)),
-                "Correct the flag for that field and run the command again; nothing was saved.");
+                string.Join(" ", messages),
+                "Run the command again with the flag named above; nothing was saved.",
+                messages);
         }
+    }
+
+    /// <summary>
+    /// Says a remedy in the CLI's words: the SDK's remedies name the host's button ("Run Authorize Now"); here the command
+    /// to type is <c>ftgate authorize NAME</c> (with <c>--device-code</c> for the device sign-in).
+    /// </summary>
+    /// <param name="remedy">The SDK's remedy.</param>
+    /// <param name="providerName">The provider it is about, when known.</param>
+    /// <returns>The remedy naming commands.</returns>
+    public static string InCliWords(string remedy, string? providerName)
+    {
+        ArgumentNullException.ThrowIfNull(remedy);
+        string command = "ftgate authorize " + (providerName is null ? "PROVIDER" : Quote(providerName));
+        string text = Regex.Replace(remedy, @"\((or )?(the )?device[- ]code sign-in\)|\(or the device sign-in\)", "(add --device-code on a machine without a browser)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        text = Regex.Replace(text, @"\b(click|run|use) Authorize Now\b", m => (char.IsUpper(m.Value[0]) ? "Run " : "run ") + command, RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
+        return text.Replace("Authorize Now", command, StringComparison.Ordinal);
+    }
+
+    /// <summary>A name as it is typed in a shell: quoted when it has spaces or quotes.</summary>
+    public static string Quote(string name) =>
+        name.Length > 0 && name.All(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' or '@') ? name : "\"" + name.Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    /// <summary>
+    /// The flag that sets each field of a provider or account (<c>ftgate provider add</c>, <c>ftgate account add</c>).
+    /// Secrets have no flag of their own: they come from an environment variable or a hidden prompt.
+    /// </summary>
+    private static readonly (string Field, string Flag)[] FieldFlags =
+    [
+        ("ClientSecret", "--client-secret-env VARIABLE or --client-secret-prompt"),
+        ("ClientId", "--client-id"),
+        ("TenantId", "--tenant"),
+        ("DeviceAuthorizationEndpoint", "--device-endpoint"),
+        ("AuthorizationEndpoint", "--authorization-endpoint"),
+        ("TokenEndpoint", "--token-endpoint"),
+        ("Authority", "--authority (or --discovery)"),
+        ("Scopes", "--scope"),
+        ("RedirectUri", "--redirect-uri"),
+        ("UserName", "--user"),
+        ("AuthProvider", "--provider"),
+        ("PasswordEnvironmentVariable", "--password-env"),
+        ("Password", "--password-env"),
+        ("MaxMessageSize", "--max-size"),
+        ("AllowInsecureAuthentication", "--allow-insecure-auth"),
+        ("TrustedRootCertificateFile", "--ca-cert"),
+        ("CheckCertificateRevocation", "--no-revocation-check"),
+        ("Security", "--security"),
+        ("Host", "--host"),
+        ("Port", "--port"),
+    ];
+
+    /// <summary>One validation message with the flag that sets its field (the first field it names) appended.</summary>
+    private static string WithFlag(string message)
+    {
+        string? flag = FieldFlags
+            .Select(f => (f.Flag, Match: Regex.Match(message, $@"\b{f.Field}\b", RegexOptions.CultureInvariant)))
+            .Where(f => f.Match.Success)
+            .OrderBy(f => f.Match.Index)
+            .Select(f => f.Flag)
+            .FirstOrDefault();
+        return flag is null ? message : $"{message} (flag: {flag})";
     }
 
     public static int ExitCodeOf(Exception exception) => exception switch
@@ -94,6 +162,7 @@ internal static class CliErrors
 
     private static IEnumerable<string> MessagesOf(Exception exception) => exception switch
     {
+        CliException { Messages: { } messages } => messages.Select(OneLine),
         OptionsValidationException options => options.Failures,
         AggregateException aggregate => aggregate.InnerExceptions.SelectMany(MessagesOf),
         _ => [OneLine(exception.Message)],

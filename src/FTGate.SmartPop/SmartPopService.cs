@@ -8,70 +8,34 @@ using Microsoft.Extensions.Options;
 
 namespace FTGate.SmartPop;
 
-/// <summary>Where a polled account stands.</summary>
-public enum SmartPopAccountState
-{
-    /// <summary>Waiting for its next poll.</summary>
-    Idle,
-
-    /// <summary>A fetch is running.</summary>
-    Polling,
-
-    /// <summary>Failed transiently; retried after a back-off.</summary>
-    BackingOff,
-
-    /// <summary>Its provider needs re-authorization; polling resumes once someone has authorized again.</summary>
-    Paused,
-
-    /// <summary>Disabled in configuration.</summary>
-    Disabled,
-}
-
-/// <summary>The poller's view of one account.</summary>
-public sealed class SmartPopAccountStatus
-{
-    /// <summary>The account.</summary>
-    public required string AccountName { get; init; }
-
-    /// <summary>Where it stands.</summary>
-    public SmartPopAccountState State { get; init; }
-
-    /// <summary>The last fetch's result, if any.</summary>
-    public FetchResult? LastResult { get; init; }
-
-    /// <summary>The last failure's error code, if the last poll failed.</summary>
-    public string? LastErrorCode { get; init; }
-
-    /// <summary>The last failure's message and remedy, if the last poll failed.</summary>
-    public string? LastError { get; init; }
-
-    /// <summary>Failed polls in a row.</summary>
-    public int ConsecutiveFailures { get; init; }
-
-    /// <summary>When the next poll is due.</summary>
-    public DateTimeOffset? NextPollAt { get; init; }
-}
-
 /// <summary>
-/// The hosted poller (registered by <c>builder.AddSmartPop()</c>): collects every enabled account on its interval, with
-/// at most <see cref="SmartPopOptions.MaxConcurrentFetches"/> fetches at once and
+/// The hosted poller (registered, opt-in, by <c>builder.AddSmartPopPoller()</c>): collects every enabled account on its
+/// interval, with at most <see cref="SmartPopOptions.MaxConcurrentFetches"/> fetches at once and
 /// <see cref="SmartPopOptions.MaxConnectionsPerHost"/> per server host. An account whose provider needs
 /// re-authorization is paused (and resumes once authorized again); transient failures back off exponentially up to
-/// <see cref="SmartPopOptions.MaxBackoff"/>. Stopping lets running fetches end their current message cleanly and QUIT.
+/// <see cref="SmartPopOptions.MaxBackoff"/>. When an <see cref="IAccountLeases"/> is registered, an account is polled only
+/// while this node holds its lease, and a lost lease stops the fetch. Stopping lets running fetches end their current
+/// message cleanly and QUIT.
 /// </summary>
-public sealed class SmartPopService : IHostedService, IDisposable
+/// <remarks>
+/// The service holds nothing that needs disposing (the stop signal is released by <see cref="StopAsync"/>), so a container
+/// that resolves it under several service types never disposes it twice.
+/// </remarks>
+public sealed class SmartPopService : IHostedService, ISmartPopPollerStatus
 {
     private readonly ISmartPopClient _client;
     private readonly ISmartPopAccounts _accounts;
     private readonly IMessageSink _sink;
     private readonly IAuthProviderRegistry _providers;
+    private readonly IAccountLeases? _leases;
     private readonly SmartPopOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _global;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _hosts = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, SmartPopAccountStatus> _status = new(StringComparer.Ordinal);
-    private readonly List<Task> _loops = [];
+    private readonly object _lifecycle = new();
+    private Task[] _loops = [];
     private CancellationTokenSource? _stopping;
     private int _running;
 
@@ -83,7 +47,10 @@ public sealed class SmartPopService : IHostedService, IDisposable
     /// <param name="options">Concurrency and back-off settings.</param>
     /// <param name="timeProvider">The clock.</param>
     /// <param name="logger">The logger.</param>
-    public SmartPopService(ISmartPopClient client, ISmartPopAccounts accounts, IMessageSink sink, IAuthProviderRegistry providers, IOptions<SmartPopOptions> options, TimeProvider? timeProvider = null, ILogger<SmartPopService>? logger = null)
+    /// <param name="leases">
+    /// The farm's account leases; <see langword="null"/> (the default) when this process alone collects its accounts.
+    /// </param>
+    public SmartPopService(ISmartPopClient client, ISmartPopAccounts accounts, IMessageSink sink, IAuthProviderRegistry providers, IOptions<SmartPopOptions> options, TimeProvider? timeProvider = null, ILogger<SmartPopService>? logger = null, IAccountLeases? leases = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(accounts);
@@ -94,41 +61,65 @@ public sealed class SmartPopService : IHostedService, IDisposable
         _accounts = accounts;
         _sink = sink;
         _providers = providers;
+        _leases = leases;
         _options = options.Value;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _global = new SemaphoreSlim(_options.MaxConcurrentFetches, _options.MaxConcurrentFetches);
     }
 
-    /// <summary>The current state of every account.</summary>
-    /// <returns>One status per configured account.</returns>
+    /// <inheritdoc/>
     public IReadOnlyList<SmartPopAccountStatus> GetStatus() =>
         _accounts.Names.Select(n => _status.TryGetValue(n, out SmartPopAccountStatus? s) ? s : new SmartPopAccountStatus { AccountName = n }).ToList();
 
-    /// <inheritdoc/>
+    /// <summary>Starts one poll loop per configured account and returns at once.</summary>
+    /// <param name="cancellationToken">Not used: starting does not wait for anything.</param>
+    /// <returns>A completed task.</returns>
+    /// <exception cref="InvalidOperationException">The service is already running.</exception>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _stopping = new CancellationTokenSource();
-        foreach (string name in _accounts.Names)
+        lock (_lifecycle)
         {
-            CancellationToken stop = _stopping.Token;
-            _loops.Add(Task.Run(() => PollLoopAsync(name, stop), CancellationToken.None));
+            if (_stopping is not null)
+            {
+                throw new InvalidOperationException("The SmartPop poller is already running; stop it before starting it again.");
+            }
+
+            var stopping = new CancellationTokenSource();
+            CancellationToken stop = stopping.Token;
+            _loops = _accounts.Names.Select(name => Task.Run(() => PollLoopAsync(name, stop), CancellationToken.None)).ToArray();
+            _stopping = stopping;
         }
 
         return Task.CompletedTask;
     }
 
-    /// <inheritdoc/>
+    /// <summary>
+    /// Asks every poll loop to stop and waits (at most <see cref="SmartPopOptions.ShutdownGracePeriod"/>) for running fetches
+    /// to finish their current message and QUIT.
+    /// </summary>
+    /// <param name="cancellationToken">The host's shutdown deadline: stops the waiting, not the fetches' QUIT.</param>
+    /// <returns>A task that completes when the loops have ended or the wait is over.</returns>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopping is null)
+        CancellationTokenSource? stopping;
+        Task[] loops;
+        lock (_lifecycle)
+        {
+            stopping = _stopping;
+            loops = _loops;
+            _stopping = null;
+            _loops = [];
+        }
+
+        if (stopping is null)
         {
             return;
         }
 
         Log.ServiceStopping(_logger, Volatile.Read(ref _running));
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        Task all = Task.WhenAll(_loops);
+        await stopping.CancelAsync().ConfigureAwait(false);
+        Task all = Task.WhenAll(loops);
         try
         {
             await all.WaitAsync(_options.ShutdownGracePeriod, _time, cancellationToken).ConfigureAwait(false);
@@ -141,108 +132,34 @@ public sealed class SmartPopService : IHostedService, IDisposable
         {
             // The host stopped waiting.
         }
-    }
 
-    /// <summary>Releases the semaphores.</summary>
-    public void Dispose()
-    {
-        _stopping?.Cancel();
-        _stopping?.Dispose();
-        _global.Dispose();
-        foreach (SemaphoreSlim host in _hosts.Values)
+        if (all.IsCompleted)
         {
-            host.Dispose();
+            // Nothing observes the token any more. A loop still running keeps its (cancelled) source until it ends.
+            stopping.Dispose();
         }
     }
 
     internal async Task PollLoopAsync(string name, CancellationToken stop)
     {
-        int failures = 0;
-        DateTimeOffset? pausedAt = null;
-        FetchResult? last = null;
+        var state = new LoopState();
         while (!stop.IsCancellationRequested)
         {
             SmartPopAccount account = _accounts.Get(name);
             if (!account.Enabled)
             {
-                Set(name, SmartPopAccountState.Disabled, last, null, null, 0, null);
+                Set(name, state, SmartPopAccountState.Disabled, null, null, null);
                 return;
             }
 
-            TimeSpan delay = account.PollInterval;
-            if (pausedAt is not null && !await IsAuthorizedAgainAsync(account, pausedAt.Value, stop).ConfigureAwait(false))
+            TimeSpan delay;
+            try
             {
-                Set(name, SmartPopAccountState.Paused, last, FTGateErrorCodes.ReauthorizationRequired, "Paused until the provider is authorized again.", failures, _time.GetUtcNow() + delay);
+                delay = await PollOnceAsync(account, state, stop).ConfigureAwait(false);
             }
-            else
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
-                if (pausedAt is not null)
-                {
-                    Log.AccountResumed(_logger, name);
-                    pausedAt = null;
-                }
-
-                SemaphoreSlim host = _hosts.GetOrAdd(account.Host, _ => new SemaphoreSlim(_options.MaxConnectionsPerHost, _options.MaxConnectionsPerHost));
-                try
-                {
-                    await _global.WaitAsync(stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-
-                try
-                {
-                    await host.WaitAsync(stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    _global.Release();
-                    return;
-                }
-
-                Interlocked.Increment(ref _running);
-                try
-                {
-                    Set(name, SmartPopAccountState.Polling, last, null, null, failures, null);
-                    last = await _client.FetchAsync(account, _sink, null, stop).ConfigureAwait(false);
-                    if (last.Error is null)
-                    {
-                        failures = 0;
-                        Set(name, SmartPopAccountState.Idle, last, null, null, 0, _time.GetUtcNow() + delay);
-                    }
-                    else
-                    {
-                        delay = Backoff(account, ++failures);
-                        Set(name, SmartPopAccountState.BackingOff, last, last.Error.ErrorCode, last.Error.Message, failures, _time.GetUtcNow() + delay);
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (ReauthorizationRequiredException ex)
-                {
-                    pausedAt = _time.GetUtcNow();
-                    Log.AccountPaused(_logger, name, ex.ProviderName, ex.Remedy);
-                    SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(name), SmartPopMetrics.Kind("reauthorization"));
-                    Set(name, SmartPopAccountState.Paused, last, ex.ErrorCode, $"{ex.Message} {ex.Remedy}", failures, _time.GetUtcNow() + delay);
-                }
-                catch (Exception ex)
-                {
-                    string code = ex is FTGateException f ? f.ErrorCode : "unexpected";
-                    TimeSpan backoff = Backoff(account, ++failures);
-                    delay = ex is TransientAuthorizationException { RetryAfter: { } retryAfter } && retryAfter > backoff ? retryAfter : backoff;
-                    Log.PollFailed(_logger, ex, name, code, delay);
-                    Set(name, SmartPopAccountState.BackingOff, last, code, ex is FTGateException { Remedy: { } r } ? $"{ex.Message} {r}" : ex.Message, failures, _time.GetUtcNow() + delay);
-                }
-                finally
-                {
-                    Interlocked.Decrement(ref _running);
-                    host.Release();
-                    _global.Release();
-                }
+                return;
             }
 
             try
@@ -265,6 +182,155 @@ public sealed class SmartPopService : IHostedService, IDisposable
         return TimeSpan.FromSeconds(Math.Max(1, seconds * jitter));
     }
 
+    /// <summary>One turn of an account's loop: resume check, slots, lease, fetch, status. Returns the wait before the next.</summary>
+    private async Task<TimeSpan> PollOnceAsync(SmartPopAccount account, LoopState state, CancellationToken stop)
+    {
+        string name = account.Name;
+        TimeSpan delay = account.PollInterval;
+        if (state.PausedAt is not null)
+        {
+            if (!await IsAuthorizedAgainAsync(account, state.PausedAt.Value, stop).ConfigureAwait(false))
+            {
+                Set(name, state, SmartPopAccountState.Paused, FTGateErrorCodes.ReauthorizationRequired, "Paused until the provider is authorized again.", _time.GetUtcNow() + delay);
+                return delay;
+            }
+
+            Log.AccountResumed(_logger, name);
+            state.PausedAt = null;
+        }
+
+        SemaphoreSlim host = _hosts.GetOrAdd(account.Host, _ => new SemaphoreSlim(_options.MaxConnectionsPerHost, _options.MaxConnectionsPerHost));
+        await _global.WaitAsync(stop).ConfigureAwait(false);
+        try
+        {
+            await host.WaitAsync(stop).ConfigureAwait(false);
+            try
+            {
+                return await PollWithLeaseAsync(account, state, stop).ConfigureAwait(false);
+            }
+            finally
+            {
+                host.Release();
+            }
+        }
+        finally
+        {
+            _global.Release();
+        }
+    }
+
+    private async Task<TimeSpan> PollWithLeaseAsync(SmartPopAccount account, LoopState state, CancellationToken stop)
+    {
+        string name = account.Name;
+        if (_leases is null)
+        {
+            return await FetchAsync(account, state, stop, lost: CancellationToken.None).ConfigureAwait(false);
+        }
+
+        IAccountLease? lease;
+        try
+        {
+            lease = await _leases.TryAcquireAsync(name, stop).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            return Failed(account, state, ex);
+        }
+
+        if (lease is null)
+        {
+            DateTimeOffset next = _time.GetUtcNow() + account.PollInterval;
+            Log.LeaseHeldElsewhere(_logger, name, next);
+            Set(name, state, SmartPopAccountState.LeaseHeldElsewhere, null, null, next);
+            return account.PollInterval;
+        }
+
+        try
+        {
+            return await FetchAsync(account, state, stop, lease.Lost).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A lease that cannot be released expires by itself; the next poll tries again.
+                Log.PollFailed(_logger, ex, name, "lease_release_failed", account.PollInterval);
+            }
+        }
+    }
+
+    private async Task<TimeSpan> FetchAsync(SmartPopAccount account, LoopState state, CancellationToken stop, CancellationToken lost)
+    {
+        string name = account.Name;
+        TimeSpan delay = account.PollInterval;
+        using CancellationTokenSource? linked = lost.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(stop, lost) : null;
+        CancellationToken fetchToken = linked?.Token ?? stop;
+        Interlocked.Increment(ref _running);
+        try
+        {
+            state.LastPollAt = _time.GetUtcNow();
+            Set(name, state, SmartPopAccountState.Polling, null, null, null);
+            FetchResult result = await _client.FetchAsync(account, _sink, null, fetchToken).ConfigureAwait(false);
+            state.Last = result;
+            if (lost.IsCancellationRequested && !stop.IsCancellationRequested)
+            {
+                return LeaseLost(account, state);
+            }
+
+            if (result.Error is null)
+            {
+                state.Failures = 0;
+                Set(name, state, SmartPopAccountState.Idle, null, null, _time.GetUtcNow() + delay);
+                return delay;
+            }
+
+            delay = Backoff(account, ++state.Failures);
+            Set(name, state, SmartPopAccountState.BackingOff, result.Error.ErrorCode, result.Error.Message, _time.GetUtcNow() + delay);
+            return delay;
+        }
+        catch (OperationCanceledException) when (lost.IsCancellationRequested && !stop.IsCancellationRequested)
+        {
+            return LeaseLost(account, state);
+        }
+        catch (ReauthorizationRequiredException ex)
+        {
+            state.PausedAt = _time.GetUtcNow();
+            Log.AccountPaused(_logger, name, ex.ProviderName, ex.Remedy);
+            SmartPopMetrics.Failures.Add(1, SmartPopMetrics.Account(name), SmartPopMetrics.Kind("reauthorization"));
+            Set(name, state, SmartPopAccountState.Paused, ex.ErrorCode, $"{ex.Message} {ex.Remedy}", _time.GetUtcNow() + delay);
+            return delay;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            return Failed(account, state, ex);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+        }
+    }
+
+    private TimeSpan LeaseLost(SmartPopAccount account, LoopState state)
+    {
+        Log.LeaseLost(_logger, account.Name);
+        Set(account.Name, state, SmartPopAccountState.LeaseHeldElsewhere, null, null, _time.GetUtcNow() + account.PollInterval);
+        return account.PollInterval;
+    }
+
+    private TimeSpan Failed(SmartPopAccount account, LoopState state, Exception ex)
+    {
+        string code = ex is FTGateException f ? f.ErrorCode : "unexpected";
+        TimeSpan backoff = Backoff(account, ++state.Failures);
+        TimeSpan delay = ex is TransientAuthorizationException { RetryAfter: { } retryAfter } && retryAfter > backoff ? retryAfter : backoff;
+        Log.PollFailed(_logger, ex, account.Name, code, delay);
+        Set(account.Name, state, SmartPopAccountState.BackingOff, code, ex is FTGateException { Remedy: { } r } ? $"{ex.Message} {r}" : ex.Message, _time.GetUtcNow() + delay);
+        return delay;
+    }
+
     private async Task<bool> IsAuthorizedAgainAsync(SmartPopAccount account, DateTimeOffset pausedAt, CancellationToken stop)
     {
         if (!account.UsesOAuth || !_providers.TryGet(account.AuthProvider!, out IAuthProvider? provider))
@@ -283,6 +349,28 @@ public sealed class SmartPopService : IHostedService, IDisposable
         }
     }
 
-    private void Set(string name, SmartPopAccountState state, FetchResult? last, string? code, string? error, int failures, DateTimeOffset? next) =>
-        _status[name] = new SmartPopAccountStatus { AccountName = name, State = state, LastResult = last, LastErrorCode = code, LastError = error, ConsecutiveFailures = failures, NextPollAt = next };
+    private void Set(string name, LoopState state, SmartPopAccountState accountState, string? code, string? error, DateTimeOffset? next) =>
+        _status[name] = new SmartPopAccountStatus
+        {
+            AccountName = name,
+            State = accountState,
+            LastPollAt = state.LastPollAt,
+            LastResult = state.Last,
+            LastErrorCode = code,
+            LastError = error,
+            ConsecutiveFailures = state.Failures,
+            NextPollAt = next,
+        };
+
+    /// <summary>What one account's loop carries from one poll to the next.</summary>
+    private sealed class LoopState
+    {
+        public int Failures { get; set; }
+
+        public DateTimeOffset? PausedAt { get; set; }
+
+        public DateTimeOffset? LastPollAt { get; set; }
+
+        public FetchResult? Last { get; set; }
+    }
 }

@@ -173,7 +173,8 @@ internal sealed class ScaleBench(BenchServers servers, TextWriter report)
                 o.MaxConcurrentFetches = concurrency;
                 o.MaxConnectionsPerHost = concurrency; // all 500 mailboxes are on one host; the default (2) would cap it
             })
-            .UseMaildirSink(dir, o => o.FolderPerAccount = true);
+            .UseMaildirSink(dir, o => o.FolderPerAccount = true)
+            .AddSmartPopPoller();
         X509Certificate2 ca = Dovecot.CaCertificate;
         for (int i = 0; i < accounts; i++)
         {

@@ -13,6 +13,7 @@ internal static class DemoCommand
 {
     private const string DemoUser = "demo@example.test";
     private const string DemoClient = "ftgate-demo";
+    private const int DemoMessages = 3;
 
     public static Command Create(GlobalOptions globals, CliConsole console)
     {
@@ -41,9 +42,9 @@ internal static class DemoCommand
             authority.RegisterClient(DemoClient, clientSecret: null, "http://127.0.0.1/");
             await using TestPop3Server pop3 = await TestPop3Server.StartAsync(authority, cancellationToken: cancellationToken);
             TestMailbox mailbox = pop3.GetMailbox(DemoUser);
-            for (int i = 1; i <= 3; i++)
+            for (int i = 1; i <= DemoMessages; i++)
             {
-                mailbox.Add($"From: alice@example.test\r\nTo: {DemoUser}\r\nSubject: Demo message {i}\r\nMessage-ID: <demo-{i}@example.test>\r\n\r\nHello from the FTGate demo ({i} of 3).\r\n");
+                mailbox.Add($"From: alice@example.test\r\nTo: {DemoUser}\r\nSubject: Demo message {i}\r\nMessage-ID: <demo-{i}@example.test>\r\n\r\nHello from the FTGate demo ({i} of {DemoMessages}).\r\n");
             }
 
             string caFile = Path.Combine(work, "demo-pop3-certificate.pem");
@@ -89,6 +90,7 @@ internal static class DemoCommand
                 return exit;
             }
 
+            int before = CountMessages(maildir);
             output.WriteLine($"6. Fetching the mailbox into {maildir}:");
             var fetchWatcher = new LineWatcher(output);
             Task<string> summary = fetchWatcher.WaitForLineAsync("fetched ");
@@ -98,13 +100,26 @@ internal static class DemoCommand
             }
 
             string fetched = (await summary)["fetched ".Length..].Split(' ')[0];
-            output.WriteLine($"Demo finished: fetched {fetched} message(s) into {maildir}/new. Next, the real thing: ftgate provider add --help (docs/cli.md).");
+            int after = CountMessages(maildir);
+            int added = after - before;
+            string held = before == 0 || added.ToString(CultureInfo.InvariantCulture) == fetched
+                ? $"it holds {after} message(s)"
+                : $"{added} of them are new to this Maildir (an earlier demo run delivered the same {DemoMessages} messages, and the Maildir keeps one copy per account and UIDL); it holds {after} message(s)";
+            output.WriteLine($"Demo finished: fetched {fetched} message(s) from the test server into {Path.Combine(maildir, "new")} in this run; {held}.");
+            output.WriteLine("Next, the real thing: ftgate provider add --help (docs/cli.md).");
             return ExitCodes.Success;
         }
         finally
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>The messages in a Maildir's new/ folder (what the demo delivers to).</summary>
+    private static int CountMessages(string maildir)
+    {
+        string folder = Path.Combine(maildir, "new");
+        return Directory.Exists(folder) ? Directory.GetFiles(folder).Length : 0;
     }
 
     /// <summary>Runs <c>ftgate</c> commands against the demo's config, echoing each one as it would be typed.</summary>

@@ -66,7 +66,7 @@ internal static class TestCommand
 
                 if (step.Remedy is { } remedy)
                 {
-                    output.WriteLine($"  fix: {remedy}");
+                    output.WriteLine($"  fix: {CliErrors.InCliWords(remedy, null)}");
                 }
             }
         }

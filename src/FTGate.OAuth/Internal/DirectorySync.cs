@@ -4,13 +4,23 @@ namespace FTGate.OAuth.Internal;
 
 /// <summary>
 /// Makes a rename durable: after <c>rename(2)</c> the new directory entry is only on disk once the directory itself is
-/// fsync'ed. .NET has no API for that, so on Unix this opens the directory read-only and calls <c>fsync</c>; elsewhere (and
+/// fsync'ed. .NET has no API for that, so on Linux this opens the directory read-only and calls <c>fsync</c>; elsewhere (and
 /// if the call fails) it does nothing — the file's own data was already flushed.
 /// </summary>
 internal static partial class DirectorySync
 {
     private const int ReadOnly = 0;
-    private const int Directory = 0x10000; // O_DIRECTORY on Linux
+
+    /// <summary>
+    /// Linux's <c>O_DIRECTORY</c> for the running architecture (its value differs: on arm64 the x86-64 value would mean
+    /// <c>O_DIRECT</c>). Zero where it is not known: opening read-only without it still works for a directory.
+    /// </summary>
+    internal static readonly int Directory = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 or Architecture.S390x or Architecture.LoongArch64 => 0x10000, // 0200000
+        Architecture.Arm64 or Architecture.Arm or Architecture.Armv6 or Architecture.Ppc64le => 0x4000, // 040000
+        _ => 0,
+    };
 
     public static void Flush(string directory)
     {
@@ -47,23 +57,17 @@ internal static partial class DirectorySync
             return null;
         }
 
-        Handle handle = OpenSafe(directory, ReadOnly | Directory);
-        if (handle.IsInvalid)
-        {
-            handle.Dispose();
-            return null;
-        }
-
-        return handle;
+        // open(2) returns a C int: taken as an int, -1 stays -1 (returned straight into a SafeHandle, the 32-bit -1 arrived
+        // as the 64-bit 0xFFFFFFFF and passed for a valid descriptor).
+        int fd = Open(directory, ReadOnly | Directory);
+        return fd < 0 ? null : new Handle(fd);
     }
 
     /// <summary>An open directory whose entries can be flushed to disk.</summary>
     internal sealed class Handle : SafeHandle
     {
-        public Handle()
-            : base(invalidHandleValue: -1, ownsHandle: true)
-        {
-        }
+        public Handle(int fd)
+            : base(invalidHandleValue: -1, ownsHandle: true) => SetHandle(fd);
 
         public override bool IsInvalid => handle.ToInt64() < 0;
 
@@ -71,9 +75,6 @@ internal static partial class DirectorySync
 
         protected override bool ReleaseHandle() => DirectorySync.Close(handle.ToInt32()) == 0;
     }
-
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial Handle OpenSafe(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "fsync")]
     private static partial int FSyncSafe(Handle fd);

@@ -15,8 +15,9 @@ namespace FTGate;
 public static class SmartPopBuilderExtensions
 {
     /// <summary>
-    /// Adds SmartPop: the client, the account catalog, the seen-UIDL store (in memory unless <see cref="UseFileUidlStore"/>),
-    /// one memory budget for the process and the hosted poller. When the builder has configuration
+    /// Adds SmartPop: the client, the account catalog, the seen-UIDL store (in memory unless <see cref="UseFileUidlStore"/>)
+    /// and one memory budget for the process. No background work: the hosted poller is added by
+    /// <see cref="AddSmartPopPoller"/>. When the builder has configuration
     /// (<c>AddFTGate(configuration)</c>), binds <c>SmartPop</c> (process settings) and every account under
     /// <c>SmartPop:Accounts:&lt;name&gt;</c>. Idempotent.
     /// </summary>
@@ -71,6 +72,39 @@ public static class SmartPopBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.AddSmartPop();
         AddAccount(builder.Services, name, o => o.Configure(configure));
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds SmartPop (if not yet added) and its hosted poller, <see cref="SmartPopService"/>: the host starts it and stops it
+    /// on shutdown, and <see cref="ISmartPopPollerStatus"/> reports what it does. When an <see cref="IAccountLeases"/> is
+    /// registered, the poller collects an account only while it holds the account's lease. It delivers to the registered
+    /// <see cref="IMessageSink"/> (<see cref="UseMaildirSink"/>, <see cref="UseMessageSink{TSink}"/>). Idempotent.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    /// <example>
+    /// <code>
+    /// builder.Services.AddFTGate(builder.Configuration.GetSection("FTGate"))
+    ///     .AddSmartPop()
+    ///     .UseMaildirSink("/var/mail/inbound")
+    ///     .AddSmartPopPoller();
+    /// </code>
+    /// </example>
+    public static IFTGateBuilder AddSmartPopPoller(this IFTGateBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddSmartPop();
+
+        // One instance under both service types. SmartPopService is not IDisposable, so the container's two references to
+        // it never lead to a second disposal.
+        builder.Services.TryAddSingleton(sp => sp.GetService<IMessageSink>() is null
+            ? throw new FTGateConfigurationException(
+                "The SmartPop poller has nowhere to deliver collected mail: no IMessageSink is registered.",
+                "Call UseMaildirSink(directory) or UseMessageSink<TSink>() on the FTGate builder, or register your own FTGate.SmartPop.IMessageSink as a singleton.")
+            : ActivatorUtilities.CreateInstance<SmartPopService>(sp));
+        builder.Services.TryAddSingleton<ISmartPopPollerStatus>(sp => sp.GetRequiredService<SmartPopService>());
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SmartPopService>(sp => sp.GetRequiredService<SmartPopService>()));
         return builder;
     }
 
@@ -129,8 +163,6 @@ public static class SmartPopBuilderExtensions
             sp.GetRequiredService<ByteBudget>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance));
-        services.TryAddSingleton<SmartPopService>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SmartPopService>(sp => sp.GetRequiredService<SmartPopService>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmartPopAccount>, SmartPopAccountValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SmartPopOptions>, SmartPopOptionsValidator>());
         services.AddOptions<SmartPopOptions>().ValidateOnStart();

@@ -58,4 +58,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2053, EventName = "ServiceStopping", Level = LogLevel.Information, Message = "SmartPop service stopping: letting {Running} running fetch(es) finish their current message and QUIT.")]
     public static partial void ServiceStopping(ILogger logger, int running);
+
+    [LoggerMessage(EventId = 2054, EventName = "LeaseHeldElsewhere", Level = LogLevel.Debug, Message = "SmartPop account '{Account}': another node holds its lease; skipped until {NextPoll}.")]
+    public static partial void LeaseHeldElsewhere(ILogger logger, string account, DateTimeOffset nextPoll);
+
+    [LoggerMessage(EventId = 2055, EventName = "LeaseLost", Level = LogLevel.Warning, Message = "SmartPop account '{Account}': its lease was lost during the fetch; the fetch stopped before delivering more.")]
+    public static partial void LeaseLost(ILogger logger, string account);
 }
