@@ -241,9 +241,8 @@ internal sealed class BlockingRegistry(IAuthProviderRegistry inner, BlockedItems
 /// <summary>SmartPop's accounts, with blocked accounts refused with their reason (exit code 2).</summary>
 internal sealed class BlockingAccounts(ISmartPopAccounts inner, BlockedItems blocked) : ISmartPopAccounts
 {
-    // Blocked accounts were left out of the bound configuration; they stay listed so that a command over every account
-    // (ftgate run) meets them and says why (Get throws with the reason) instead of "no enabled account".
-    public IReadOnlyList<string> Names => [.. inner.Names, .. blocked.Accounts.Keys.Where(k => !inner.Names.Contains(k, StringComparer.OrdinalIgnoreCase))];
+    // Blocked accounts stay listed, so a command that goes through every account says why one cannot be used.
+    public IReadOnlyList<string> Names => [.. inner.Names, .. blocked.Accounts.Keys];
 
     public SmartPopAccount Get(string name) =>
         blocked.Accounts.TryGetValue(name, out string? reason) ? throw new CliException(ExitCodes.UsageOrConfiguration, reason) : inner.Get(name);

@@ -52,7 +52,7 @@ public sealed class RedisTokenStore : ITokenStore
             return null;
         }
 
-        return TokenEnvelope.Decrypt(_redis.AesKey.Value, key, $"Redis key '{redisKey}'", (byte[])value!);
+        return TokenEnvelope.Decrypt(_redis.AesKey.Value, key, $"Redis key '{redisKey}'", (byte[])value!); // not null: IsNull was checked above
     }
 
     /// <inheritdoc />

@@ -47,7 +47,7 @@ public sealed class RedisUidlStore : IUidlStore
         foreach (HashEntry entry in entries)
         {
             long ms = long.TryParse((string?)entry.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long parsed) ? parsed : 0;
-            seen[(string)entry.Name!] = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            seen[(string)entry.Name!] = DateTimeOffset.FromUnixTimeMilliseconds(ms); // a hash field name is never null
         }
 
         return seen;
@@ -104,7 +104,7 @@ public sealed class RedisUidlStore : IUidlStore
         var args = new List<RedisValue>(fields.Length + 1) { leaseValue };
         foreach (RedisValue field in fields)
         {
-            if (!server.Contains((string)field!))
+            if (!server.Contains((string)field!)) // a hash field name is never null
             {
                 args.Add(field);
             }

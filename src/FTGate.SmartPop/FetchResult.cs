@@ -30,7 +30,7 @@ public sealed class FetchResult
     /// <summary>Messages deleted from the server (DELE committed by QUIT).</summary>
     public int Deleted { get; init; }
 
-    /// <summary>Bytes delivered (by the server's LIST sizes).</summary>
+    /// <summary>Bytes delivered (as received, after dot-unstuffing).</summary>
     public long Bytes { get; init; }
 
     /// <summary>Seen UIDLs forgotten because they are no longer on the server.</summary>
@@ -42,8 +42,14 @@ public sealed class FetchResult
     /// <summary>Why the fetch stopped early (the connection broke, or it was cancelled); <see langword="null"/> when it completed.</summary>
     public FetchError? Error { get; init; }
 
-    /// <summary>Per-message problems: messages skipped as too large, and deliveries that failed.</summary>
+    /// <summary>Per-message problems: messages skipped as too large, retrievals the server refused or that broke, and deliveries that failed.</summary>
     public IReadOnlyList<MessageFailure> Failures { get; init; } = [];
+
+    /// <summary>
+    /// Messages that failed in <see cref="MessageFailure.FailedFetches"/> (3 or more) fetches in a row: SmartPop keeps retrying
+    /// them, but a person should look (the failure carries the server's words). Empty when none.
+    /// </summary>
+    public IReadOnlyList<MessageFailure> StuckMessages { get; init; } = [];
 
     /// <summary>Warnings an administrator should read (for example "server has no UIDL", "deletions not committed").</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
@@ -79,6 +85,15 @@ public sealed class MessageFailure
 
     /// <summary>What went wrong. Never contains message content or secrets.</summary>
     public required string Message { get; init; }
+
+    /// <summary>The message's number in the POP3 session (1-based), when known.</summary>
+    public int MessageNumber { get; init; }
+
+    /// <summary>The server's own words (for example its <c>-ERR</c> line), when it said something.</summary>
+    public string? ServerReply { get; init; }
+
+    /// <summary>In how many fetches in a row this message failed (1 the first time).</summary>
+    public int FailedFetches { get; init; } = 1;
 }
 
 /// <summary>The stage a fetch is in.</summary>

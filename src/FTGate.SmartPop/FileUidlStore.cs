@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using FTGate.SmartPop.Internal;
 
 namespace FTGate.SmartPop;
 
@@ -11,10 +12,15 @@ namespace FTGate.SmartPop;
 /// worst the messages of the interrupted write are offered again, and the sink recognises them by UIDL. Pruning rewrites
 /// the file atomically (write a temporary file, fsync, rename over the old one).
 /// </summary>
-/// <remarks>Safe for concurrent use within one process. Two processes must not share a directory.</remarks>
-public sealed class FileUidlStore : IUidlStore, IDisposable
+/// <remarks>
+/// Safe for concurrent use within one process. Two processes must not share a directory. Any UIDL is stored, whatever the
+/// server sent: a UIDL of printable ASCII (RFC 1939) is written as is (<c>seconds uidl</c>); any other (spaces, control
+/// characters, bytes above 0x7E, SmartPop's content keys) is written percent-escaped after a <c>%</c> instead of the space
+/// (<c>seconds%escaped</c>), so a line never breaks and files written by older versions read the same.
+/// </remarks>
+public sealed class FileUidlStore : IUidlStore, IDisposable, IFailureLog
 {
-    private const string Header = "# FTGate SmartPop seen UIDLs v1: <first-seen unix seconds> <uidl>";
+    private const string Header = "# FTGate SmartPop seen UIDLs v1: <first-seen unix seconds> <uidl>, or <seconds>%<percent-escaped uidl>";
     private readonly string _directory;
     private readonly ConcurrentDictionary<string, AccountFile> _files = new(StringComparer.Ordinal);
 
@@ -66,10 +72,6 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
         foreach (string uidl in uidls)
         {
             ArgumentException.ThrowIfNullOrEmpty(uidl, nameof(uidls));
-            if (uidl.Any(c => c <= ' ' || c > '~'))
-            {
-                throw new ArgumentException("A UIDL consists of printable ASCII characters without spaces (RFC 1939).", nameof(uidls));
-            }
         }
 
         AccountFile file = await OpenAsync(accountName, cancellationToken).ConfigureAwait(false);
@@ -84,7 +86,7 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
                 if (!file.Seen.ContainsKey(uidl) && !added.Contains(uidl, StringComparer.Ordinal))
                 {
                     added.Add(uidl);
-                    text.Append(seconds).Append(' ').Append(uidl).Append('\n');
+                    AppendLine(text, seconds, uidl);
                 }
             }
 
@@ -158,7 +160,7 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
         var text = new StringBuilder(Header).Append('\n');
         foreach (KeyValuePair<string, DateTimeOffset> entry in file.Seen)
         {
-            text.Append(entry.Value.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)).Append(' ').Append(entry.Key).Append('\n');
+            AppendLine(text, entry.Value.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), entry.Key);
         }
 
         string temp = file.Path + ".tmp";
@@ -241,14 +243,127 @@ public sealed class FileUidlStore : IUidlStore, IDisposable
                 continue;
             }
 
-            int space = line.IndexOf(' ');
+            int space = line.IndexOfAny(' ', '%');
             if (space > 0 && space < line.Length - 1
                 && long.TryParse(line[..space], NumberStyles.Integer, CultureInfo.InvariantCulture, out long seconds))
             {
-                string uidl = line[(space + 1)..].ToString();
+                string uidl = line[space] == '%' ? Unescape(line[(space + 1)..]) : line[(space + 1)..].ToString();
                 seen.TryAdd(uidl, DateTimeOffset.FromUnixTimeSeconds(seconds));
             }
         }
+    }
+
+    /// <summary>One record: as is for an RFC 1939 UIDL, else percent-escaped after '%'.</summary>
+    private static void AppendLine(StringBuilder text, string seconds, string uidl)
+    {
+        text.Append(seconds);
+        if (uidl.All(c => c is >= '!' and <= '~'))
+        {
+            text.Append(' ').Append(uidl).Append('\n');
+            return;
+        }
+
+        text.Append('%');
+        foreach (char c in uidl)
+        {
+            if (c is >= '!' and <= '~' and not '%')
+            {
+                text.Append(c);
+            }
+            else
+            {
+                // Latin-1 chars (one per server byte) as %XX; anything wider (a host's own key) as %uXXXX.
+                text.Append(c <= '\u00FF' ? $"%{(int)c:X2}" : $"%u{(int)c:X4}");
+            }
+        }
+
+        text.Append('\n');
+    }
+
+    private static string Unescape(ReadOnlySpan<char> escaped)
+    {
+        var text = new StringBuilder(escaped.Length);
+        for (int i = 0; i < escaped.Length; i++)
+        {
+            char c = escaped[i];
+            if (c == '%' && i + 5 < escaped.Length && escaped[i + 1] == 'u'
+                && int.TryParse(escaped.Slice(i + 2, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int wide))
+            {
+                text.Append((char)wide);
+                i += 5;
+            }
+            else if (c == '%' && i + 2 < escaped.Length
+                && int.TryParse(escaped.Slice(i + 1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int b))
+            {
+                text.Append((char)b);
+                i += 2;
+            }
+            else
+            {
+                text.Append(c);
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The messages of an account that failed in the latest fetches (SmartPop keeps their counts beside the UIDL file), most
+    /// failed first. <see cref="MessageFailure.FailedFetches"/> of 3 or more means stuck (see <see cref="FetchResult.StuckMessages"/>).
+    /// </summary>
+    /// <param name="accountName">The SmartPop account.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The failing messages; empty when none.</returns>
+    public async Task<IReadOnlyList<MessageFailure>> GetFailingMessagesAsync(string accountName, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyDictionary<string, FailureRecord> records = await ((IFailureLog)this).LoadFailuresAsync(accountName, cancellationToken).ConfigureAwait(false);
+        return [.. records.Values
+            .OrderByDescending(r => r.Fetches)
+            .Select(r => new MessageFailure { Uidl = r.Uidl, Size = r.Size, ErrorCode = r.ErrorCode, Message = r.Message, FailedFetches = r.Fetches })];
+    }
+
+    async Task<IReadOnlyDictionary<string, FailureRecord>> IFailureLog.LoadFailuresAsync(string accountName, CancellationToken cancellationToken)
+    {
+        string path = Path.ChangeExtension(GetFilePath(accountName), ".failures.json");
+        if (!File.Exists(path))
+        {
+            return new Dictionary<string, FailureRecord>(StringComparer.Ordinal);
+        }
+
+        try
+        {
+            byte[] json = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            FailureRecord[] records = System.Text.Json.JsonSerializer.Deserialize<FailureRecord[]>(json) ?? [];
+            return records.Where(r => r.Key is not null).GroupBy(r => r.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return new Dictionary<string, FailureRecord>(StringComparer.Ordinal); // a torn file: the counts start again
+        }
+    }
+
+    async Task IFailureLog.SaveFailuresAsync(string accountName, IReadOnlyCollection<FailureRecord> failures, CancellationToken cancellationToken)
+    {
+        string path = Path.ChangeExtension(GetFilePath(accountName), ".failures.json");
+        if (failures.Count == 0)
+        {
+            if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
+
+            return;
+        }
+
+        string temp = path + ".tmp";
+        var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None);
+        await using (stream.ConfigureAwait(false))
+        {
+            await System.Text.Json.JsonSerializer.SerializeAsync(stream, failures.ToArray(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
     }
 
     internal static string SafeFileName(string accountName)

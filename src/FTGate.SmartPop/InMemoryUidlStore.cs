@@ -1,10 +1,13 @@
 using System.Collections.Concurrent;
+using FTGate.SmartPop.Internal;
 
 namespace FTGate.SmartPop;
 
 /// <summary>Keeps seen UIDLs in memory only (tests, or hosts that accept redelivery after a restart).</summary>
-public sealed class InMemoryUidlStore : IUidlStore
+/// <remarks>Any UIDL is kept as sent (spaces, control characters, any length).</remarks>
+public sealed class InMemoryUidlStore : IUidlStore, IFailureLog
 {
+    private readonly InMemoryFailureLog _failures = new();
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, DateTimeOffset>> _accounts = new(StringComparer.Ordinal);
 
     /// <inheritdoc/>
@@ -63,4 +66,10 @@ public sealed class InMemoryUidlStore : IUidlStore
 
         return Task.FromResult(removed);
     }
+
+    Task<IReadOnlyDictionary<string, FailureRecord>> IFailureLog.LoadFailuresAsync(string accountName, CancellationToken cancellationToken) =>
+        _failures.LoadFailuresAsync(accountName, cancellationToken);
+
+    Task IFailureLog.SaveFailuresAsync(string accountName, IReadOnlyCollection<FailureRecord> failures, CancellationToken cancellationToken) =>
+        _failures.SaveFailuresAsync(accountName, failures, cancellationToken);
 }

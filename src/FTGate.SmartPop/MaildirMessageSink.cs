@@ -89,8 +89,20 @@ public sealed class MaildirMessageSink : IBatchingMessageSink
             }
         }
 
+        if (name.Length > MaxFileName)
+        {
+            // A very long UIDL (servers send 1,000+ characters): a readable head and a hash of the whole, so the name stays
+            // unique, stable for redelivery checks, and within the file system's 255-byte limit.
+            string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(uidl)), 0, 16).ToLowerInvariant();
+            name.Length = MaxFileName - hash.Length - 1;
+            name.Append('~').Append(hash);
+        }
+
         return name.ToString();
     }
+
+    /// <summary>The longest file name (before the ':' flags a mail reader adds), well within the usual 255-byte limit.</summary>
+    private const int MaxFileName = 200;
 
     /// <inheritdoc/>
     /// <remarks>The same as a batch of one message: written under <c>tmp/</c>, flushed, renamed into <c>new/</c>, folder flushed.</remarks>

@@ -78,7 +78,10 @@ public sealed class SmartPopAccount
     /// <value>Default <see langword="null"/> (never).</value>
     public int? DeleteAfterDays { get; set; }
 
-    /// <summary>Messages larger than this (by the server's LIST size) are skipped, reported and never downloaded.</summary>
+    /// <summary>
+    /// Messages larger than this are skipped, reported and left on the server: by the server's LIST size before downloading,
+    /// and by the bytes actually received (a message that grows past it is abandoned and skipped in later fetches).
+    /// </summary>
     /// <value>Default 52,428,800 (50 MiB).</value>
     public long MaxMessageSize { get; set; } = 50L * 1024 * 1024;
 
@@ -98,9 +101,18 @@ public sealed class SmartPopAccount
     /// <value>Default 30 seconds.</value>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>The timeout of each network read or write (not of a whole download).</summary>
-    /// <value>Default 2 minutes.</value>
-    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>The timeout of each network read or write (not of a whole download): a server that sends nothing for this long is given up.</summary>
+    /// <value>Default 60 seconds.</value>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The longest one fetch of this account may take, whatever the server does (a slow drip, a stall). When it expires the fetch
+    /// starts no new download, commits the deletions of the messages already delivered (QUIT, with a short grace period) and
+    /// reports how many were delivered; the rest follows in the next poll. Bound from
+    /// <c>FTGate:SmartPop:Accounts:&lt;name&gt;:FetchTimeout</c> like the other settings.
+    /// </summary>
+    /// <value>Default 10 minutes.</value>
+    public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Logs the POP3 dialogue at Debug level (category <c>FTGate.SmartPop.Protocol</c>), with AUTH payloads and passwords redacted and message bodies left out.</summary>
     /// <value>Default <see langword="false"/>.</value>

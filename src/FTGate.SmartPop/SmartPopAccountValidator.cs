@@ -119,6 +119,11 @@ public sealed class SmartPopAccountValidator : IValidateOptions<SmartPopAccount>
             failures.Add(p + "CommandTimeout must be at least 1 second.");
         }
 
+        if (o.FetchTimeout < TimeSpan.FromSeconds(1))
+        {
+            failures.Add(p + "FetchTimeout must be at least 1 second (for example \"00:10:00\" for 10 minutes).");
+        }
+
         return failures;
     }
 }

@@ -17,9 +17,9 @@ public sealed class SmartPopOptions
     public int MaxConnectionsPerHost { get; set; } = 4;
 
     /// <summary>
-    /// The bytes of message data all concurrent fetches in the process may hold in memory together. MailKit buffers each
-    /// retrieved message whole, so a message waits for budget before its RETR. A single message larger than the budget
-    /// waits until it has the whole budget to itself.
+    /// The bytes of message data all concurrent fetches in the process may hold in memory together. Messages stream from
+    /// the connection into the sink, so a fetch holds only its read buffer and its sink's (about 64 KiB plus 8 KiB per
+    /// pipelined message) whatever the message size; each batch leases that much before its RETRs.
     /// </summary>
     /// <value>Default 67,108,864 (64 MiB).</value>
     public long MemoryBudgetBytes { get; set; } = 64L * 1024 * 1024;

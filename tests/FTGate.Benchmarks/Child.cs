@@ -37,6 +37,9 @@ internal sealed class ChildJob
     /// <summary>SmartPop's sink: maildir (MaildirMessageSink, fsync per message) | files (plain files, no fsync, like the raw loop).</summary>
     public string Sink { get; set; } = "maildir";
 
+    /// <summary>The fetch is expected to end with this one per-message failure code (the endless line: message_too_large).</summary>
+    public string? ExpectFailure { get; set; }
+
     /// <summary>A small mailbox fetched first (same mode) so that code is loaded and JIT-compiled before "idle" is read.</summary>
     public string? WarmupUser { get; set; }
 }
@@ -120,7 +123,9 @@ internal static class Child
     {
         var provider = new StaticTokenProvider("bench", user, secret);
         var client = new SmartPopClient(provider, new InMemoryUidlStore(), Options.Create(new SmartPopOptions { MemoryBudgetBytes = job.BudgetBytes }));
-        IMessageSink sink = job.Sink == "files"
+        IMessageSink sink = job.Sink == "null"
+            ? new NullSink()
+            : job.Sink == "files"
             ? new PlainFileSink(outputDir)
             : new MaildirMessageSink(new MaildirMessageSinkOptions { Directory = outputDir, FolderPerAccount = job.Accounts > 1 });
         FetchResult[] results = await Task.WhenAll(Enumerable.Range(0, job.Accounts).Select(i => client.FetchAsync(
@@ -142,7 +147,14 @@ internal static class Child
             sink)));
         foreach (FetchResult r in results)
         {
-            if (!r.Completed || r.Failures.Count > 0)
+            if (job.ExpectFailure is { } expected && outputDir.EndsWith("out", StringComparison.Ordinal))
+            {
+                if (r.Failures.Count != 1 || r.Failures[0].ErrorCode != expected)
+                {
+                    throw new InvalidOperationException($"expected one {expected} failure, got: {string.Join("; ", r.Failures.Select(f => f.ErrorCode))} {r.Error?.Message}");
+                }
+            }
+            else if (!r.Completed || r.Failures.Count > 0)
             {
                 throw new InvalidOperationException($"SmartPop fetch incomplete: {r.Error?.Message} ({r.Failures.Count} failures)");
             }
@@ -192,6 +204,13 @@ internal static class Child
             result.Bytes = bytes;
         }
     }
+}
+
+/// <summary>Reads each message and keeps nothing (the endless-line benchmark: nothing may be stored, and no disk is involved).</summary>
+internal sealed class NullSink : IMessageSink
+{
+    public Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default) =>
+        message.CopyToAsync(Stream.Null, 128 * 1024, cancellationToken);
 }
 
 /// <summary>

@@ -39,6 +39,10 @@ internal static class FarmBench
         await using RedisServer redis = await RedisServer.StartNewAsync();
         string keyFile = Path.Combine(redis.Directory, "farm.key");
         await File.WriteAllBytesAsync(keyFile, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
         await StoreGetAsync(redis, keyFile, Line);
         await CachedTokenAsync(redis, keyFile, Line);
         await StormAsync(redis, keyFile, Opt("users", 1000), Opt("callers", 10), Opt("runs", 3), Line);

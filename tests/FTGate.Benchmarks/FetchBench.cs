@@ -177,6 +177,77 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         Cleanup();
     }
 
+    /// <summary>
+    /// Constant memory (issue 14): peak RSS growth over idle while SmartPop streams one 1, 10 and 50 MB message from Dovecot
+    /// over POP3S (the real TLS path), MailKit's GetStream as the reference; then a 1 GB endless line from TestPop3Server over
+    /// TLS with MaxMessageSize 1 GiB, which is received, abandoned at the limit and never stored.
+    /// </summary>
+    public async Task MemoryAsync(int runs, bool endlessOnly = false)
+    {
+        if (endlessOnly)
+        {
+            await EndlessLineAsync(runs);
+            return;
+        }
+
+        Dovecot.ClearMailbox(BenchServers.Bob);
+        Dovecot.AddMessage(BenchServers.Bob, Corpus.Message(4096, 1, -1), "warmup");
+        foreach (int mb in new[] { 1, 10, 50 })
+        {
+            Dovecot.ClearMailbox(BenchServers.Alice);
+            Dovecot.AddMessage(BenchServers.Alice, Corpus.Big(mb * 1024 * 1024, mb), $"big-{mb}mb");
+            foreach (string mode in new[] { "smartpop", "raw" })
+            {
+                var growth = new List<double>();
+                for (int r = 0; r < runs; r++)
+                {
+                    ChildResult c = Check(await ChildAsync(mode, "oauth", BenchServers.Alice, 1, 64L * 1024 * 1024), 1);
+                    growth.Add(c.PeakHwm - c.IdleRss);
+                }
+
+                double g = Stats.Median(growth);
+                Line($"{mb} MB message, {mode}: peak RSS growth {Proc.Mb((long)g)} MB = {Stats.F(g / (mb * 1048576.0))}x the message (median of {runs})"
+                    + (mode == "smartpop" ? $"; target < 8 MiB: {(g < 8 * 1048576.0 ? "MET" : "MISSED")}" : " (reference: MailKit GetStream)"));
+            }
+        }
+
+        await EndlessLineAsync(runs);
+        Cleanup();
+    }
+
+    private async Task EndlessLineAsync(int runs)
+    {
+        const long limit = 1L << 30;
+        await using FTGate.Testing.TestPop3Server server = await FTGate.Testing.TestPop3Server.StartAsync();
+        FTGate.Testing.TestMailbox mailbox = server.AddUser("endless@example.test", "endless-password");
+        FTGate.Testing.TestMessage endless = mailbox.Add("Subject: endless\r\n\r\nx\r\n", "endless-line");
+        server.Faults.EndlessRetr(endless.Uid);
+        FTGate.Testing.TestMailbox warm = server.AddUser("warm@example.test", "warm-password");
+        warm.Add("Subject: warm\r\n\r\nwarm\r\n");
+        string dir = Infra.NewTempDirectory("ftg-endless");
+        string ca = Path.Combine(dir, "ca.pem");
+        await File.WriteAllTextAsync(ca, server.Certificate.ExportCertificatePem());
+        var growth = new List<double>();
+        for (int r = 0; r < runs; r++)
+        {
+            string jobFile = Path.Combine(dir, $"job{r}.json");
+            var job = new ChildJob
+            {
+                Mode = "smartpop", Host = server.Host, Port = server.TlsPort, CaPath = ca, User = "endless@example.test", Auth = "password",
+                OutputDir = Path.Combine(dir, $"run{r}"), MaxMessageSize = limit, Sink = "null", WarmupUser = "warm@example.test", ExpectFailure = "message_too_large",
+            };
+            await File.WriteAllTextAsync(jobFile, JsonSerializer.Serialize(job, Json.Options));
+            TimedRun run = await TimedRun.RunSelfAsync(["child", jobFile], new Dictionary<string, string> { ["FTG_BENCH_PASSWORD"] = "endless-password", ["FTG_BENCH_WARMUP_PASSWORD"] = "warm-password" }, "endless");
+            ChildResult c = Check(run, 0);
+            growth.Add(c.PeakHwm - c.IdleRss);
+            Line($"  run {r + 1} endless line: 1 GiB received and abandoned in {Stats.F(c.Seconds)} s, peak RSS growth {Proc.Mb(c.PeakHwm - c.IdleRss)} MB");
+        }
+
+        double g = Stats.Median(growth);
+        Line($"1 GiB endless line over TLS (MaxMessageSize 1 GiB, abandoned, not stored): peak RSS growth {Proc.Mb((long)g)} MB = {Stats.F(g / limit, "0.0000")}x the line; target < 64 MiB: {(g < 64 * 1048576.0 ? "MET" : "MISSED")}");
+        _trash.Add(dir);
+    }
+
     public async Task ConcurrentAsync(int runs)
     {
         const long budget = 64L * 1024 * 1024;

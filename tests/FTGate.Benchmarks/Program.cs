@@ -21,7 +21,7 @@ switch (command)
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Child).Assembly).Run(rest, MicroConfig.Create());
         return 0;
-    case "fetch" or "large" or "concurrent" or "distance" or "scheduler" or "tokens" or "macro":
+    case "fetch" or "large" or "memory" or "concurrent" or "distance" or "scheduler" or "tokens" or "macro":
         break;
     default:
         Console.WriteLine("""
@@ -30,6 +30,7 @@ switch (command)
               fetch [--messages 2000] [--runs 3] [--seed 42]     SmartPop vs raw MailKit vs fetchmail on a seeded corpus (child processes)
                     [--only name,name]                           only these contenders (names as printed; no ratios)
               large [--runs 3]                                   one 50 MB message: peak RSS over idle (child process)
+              memory [--runs 1]                                  1, 10, 50 MB messages and a 1 GiB endless line over TLS: peak RSS growth
               concurrent [--runs 3]                              8 accounts x 20 MB at once under a 64 MB budget (child process)
               distance [--messages 500] [--delay 10] [--runs 3]  SmartPop vs one-RETR-at-a-time through a delaying proxy
               scheduler [--accounts 500] [--runs 3] [--delay 0]  hosted service at concurrency 8 and 32 vs sequential (--delay: via the proxy)
@@ -76,6 +77,11 @@ else
     if (all || command == "large")
     {
         await fetch.LargeAsync(Opt("runs", 3));
+    }
+
+    if (all || command == "memory")
+    {
+        await fetch.MemoryAsync(Opt("runs", 1), rest.Contains("--endless-only"));
     }
 
     if (all || command == "concurrent")

@@ -192,6 +192,37 @@ public sealed class HardeningTests
     }
 
     [Fact]
+    public async Task Remove_ProviderAndAccount_LeaveNothingForANewOneOfTheSameName()
+    {
+        await using TestOAuthAuthority authority = await TestOAuthAuthority.StartAsync(new TestOAuthAuthorityOptions { UserName = User }, Ct);
+        authority.RegisterClient("cli-public");
+        string dir = Infra.NewTempDirectory("ftg-cli-remove");
+        string config = Path.Combine(dir, "ftgate.json");
+        string[] addProvider = ["provider", "add", "P", "--type", "oauth2", "--client-id", "cli-public",
+            "--authorization-endpoint", authority.AuthorizationEndpoint.AbsoluteUri, "--token-endpoint", authority.TokenEndpoint.AbsoluteUri, "--user", User];
+        string[] addAccount = ["account", "add", "A", "--host", "pop.example.com", "--user", "u", "--password-env", "V"];
+        Assert.Equal(0, (await CliProcess.RunAsync(config, addProvider)).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync(config, addAccount)).ExitCode);
+
+        // A sign-in started and abandoned (a pending authorization is stored), and UIDLs remembered for the account.
+        await CliProcess.RunAsync(config, ["authorize", "P", "--no-browser", "--timeout", "1"]);
+        string tokens = Path.Combine(dir, "ftgate.tokens");
+        Assert.NotEmpty(Directory.GetFiles(tokens, "pending_P_*"));
+        var uidls = new FTGate.SmartPop.FileUidlStore(Path.Combine(dir, "ftgate.uidls"));
+        await uidls.MarkSeenAsync("A", "uidl-1", DateTimeOffset.UtcNow, Ct);
+
+        Assert.Equal(0, (await CliProcess.RunAsync(config, ["account", "remove", "A"])).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunAsync(config, ["provider", "remove", "P"])).ExitCode);
+
+        Assert.Empty(Directory.GetFiles(tokens, "pending_P_*"));
+        Assert.Empty(await new FTGate.SmartPop.FileUidlStore(Path.Combine(dir, "ftgate.uidls")).GetSeenAsync("A", Ct));
+        Assert.Equal(0, (await CliProcess.RunAsync(config, addProvider)).ExitCode);
+        CliRun status = await CliProcess.RunAsync(config, ["status"]);
+        Assert.Contains("not authorized", status.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("BROKEN", status.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CommentedConfig_IsNotRewritten_AndTheCliSaysWhy()
     {
         string config = Config("""

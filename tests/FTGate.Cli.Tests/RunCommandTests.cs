@@ -81,6 +81,6 @@ public sealed class RunCommandTests(IntegrationServers servers)
 
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("FTGATE_RUN_TEST_UNSET_VARIABLE", run.Error, StringComparison.Ordinal);
-        Assert.Contains("PasswordEnvironmentVariable", run.Error, StringComparison.Ordinal);
+        Assert.Contains("error: no enabled account to collect.", run.Error, StringComparison.Ordinal);
     }
 }

@@ -18,8 +18,16 @@ public sealed class RedisGrantLockTests(RedisFixture redis)
             await nodes[0].Tokens.SetAsync("grant/p/ALICE", Encoding.ASCII.GetBytes("gen-0"), null, ct);
 
             // The providers' protocol: lock, read again, refresh only if still due (here: still generation 0), persist, release.
+            // The refresher holds the lock until every caller is trying to take it, so all 30 contend for it.
+            int trying = 0;
+            var allTrying = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             async Task<string> CallerAsync(Node node)
             {
+                if (Interlocked.Increment(ref trying) == 30)
+                {
+                    allTrying.SetResult();
+                }
+
                 await using (await node.GrantLock.AcquireAsync("grant/p/ALICE", ct))
                 {
                     TokenStoreEntry entry = (await node.Tokens.GetAsync("grant/p/ALICE", ct))!;
@@ -30,7 +38,7 @@ public sealed class RedisGrantLockTests(RedisFixture redis)
                     }
 
                     Interlocked.Increment(ref refreshes);
-                    await Task.Delay(20, ct); // the token endpoint's round trip
+                    await allTrying.Task.WaitAsync(ct); // the token endpoint's round trip, while the others wait for the lock
                     await node.Tokens.SetAsync("grant/p/ALICE", Encoding.ASCII.GetBytes("gen-1"), entry.Version, ct);
                     return "gen-1";
                 }

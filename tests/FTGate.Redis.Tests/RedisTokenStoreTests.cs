@@ -96,7 +96,7 @@ public sealed class RedisTokenStoreTests(RedisFixture redis)
         string prefix = RedisFixture.NewPrefix();
         await using Node a = redis.NewNode(prefix);
         string otherKeyFile = Path.Combine(Infra.NewTempDirectory("ftg-rkey2"), "other.key");
-        File.WriteAllBytes(otherKeyFile, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        RedisFixture.WriteKeyFile(otherKeyFile);
         await using Node wrongKey = redis.NewNode(prefix, keyFile: otherKeyFile);
         CancellationToken ct = TestContext.Current.CancellationToken;
         await a.Tokens.SetAsync("grant/p/BOB", s_secret, null, ct);

@@ -1,3 +1,4 @@
+using System.Net;
 using FTGate.OAuth;
 using MailKit.Net.Pop3;
 using MailKit.Security;
@@ -29,7 +30,7 @@ public sealed class ExampleHostTests
         await client.DisconnectAsync(quit: true, _ct);
 
         Assert.Equal("Hello", message.Subject);
-        await WaitUntilAsync(() => pop3.Counters.QuitCount == 1);
+        await pop3.Counters.WaitUntilAsync(c => c.QuitCount == 1, _ct).WaitAsync(TimeSpan.FromSeconds(5), _ct); // QUIT is applied on the server's task
         Assert.Equal(0, pop3.GetMailbox("alice@example.test").Count); // DELE + QUIT committed.
     }
     // docs/testing.md: example 1 (end)
@@ -117,9 +118,19 @@ public sealed class ExampleHostTests
         Dictionary<string, string> callback = await OAuthClient.AuthorizeAsync(
             OAuthClient.AuthorizationUrl(authority, FTGateTestingBuilderExtensions.TestClientId, challenge, "s", "alice@example.test"), _ct);
 
-        Assert.True(callback.ContainsKey("code"));
-        Assert.NotEmpty(verifier);
-    }
+        TokenResponse tokens = await OAuthClient.PostAsync(
+            authority.TokenEndpoint,
+            new Dictionary<string, string>
+            {
+                ["grant_type"] = "authorization_code",
+                ["code"] = callback["code"],
+                ["redirect_uri"] = OAuthClient.RedirectUri,
+                ["client_id"] = FTGateTestingBuilderExtensions.TestClientId,
+                ["code_verifier"] = verifier,
+            },
+            _ct);
 
-    private static async Task WaitUntilAsync(Func<bool> condition) => await TestPop3ServerTests.WaitForAsync(condition);
+        Assert.Equal(HttpStatusCode.OK, tokens.Status);
+        Assert.Equal("alice@example.test", (await authority.ValidateAsync(tokens.AccessToken ?? string.Empty, _ct))?.UserName);
+    }
 }

@@ -123,7 +123,7 @@ public sealed class TestPop3ServerFaultTests : IAsyncLifetime
 
         Assert.True(error is Pop3ProtocolException or IOException, error.GetType().FullName);
         Assert.False(client.IsConnected);
-        await TestPop3ServerTests.WaitForAsync(() => _server.Counters.ActiveSessions == 0);
+        await TestPop3ServerTests.WaitForAsync(_server, c => c.ActiveSessions == 0);
         Assert.Equal(2, _server.GetMailbox(User).Count); // The DELE of message 1 was not committed.
 
         // One-shot: the next session downloads message 2 in full.
@@ -212,7 +212,7 @@ public sealed class TestPop3ServerFaultTests : IAsyncLifetime
 
         await Assert.ThrowsAnyAsync<Exception>(() => client.AuthenticateAsync(new SaslMechanismOAuth2(User, "t"), _ct));
 
-        await TestPop3ServerTests.WaitForAsync(() => server.SessionErrors.Count == 1);
+        await TestPop3ServerTests.WaitForAsync(server, _ => server.SessionErrors.Count == 1); // a session ends after its error is recorded
         Assert.Equal("validator bug", server.SessionErrors.Single().Message);
         using Pop3Client next = await Pop3.ConnectTlsAsync(server, _ct); // The server still accepts connections.
         Assert.True(next.IsConnected);

@@ -98,39 +98,36 @@ public sealed class OAuthServer : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        Process process = Process.Start(info) ?? throw new InvalidOperationException("could not start node");
-        process.StandardInput.Close();
+        // The server writes its state file, then prints "READY <issuer>" on stdout: that line is the signal to wait for.
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Process process = new() { StartInfo = info, EnableRaisingEvents = true };
         var log = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { if (log.Length < 200_000) { log.AppendLine(e.Data); } } } };
-        process.OutputDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.StartsWith("READY ", StringComparison.Ordinal) == true)
+            {
+                ready.TrySetResult();
+            }
+        };
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("The OAuth test server exited while starting."));
+        if (!process.Start())
+        {
+            throw new InvalidOperationException("could not start node");
+        }
+
+        process.StandardInput.Close();
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
 
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (process.HasExited)
-            {
-                break;
-            }
-
-            if (File.Exists(stateFile))
-            {
-                try
-                {
-                    using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(stateFile, cancellationToken));
-                    return new OAuthServer(process, directory, doc.RootElement.Clone());
-                }
-                catch (JsonException)
-                {
-                }
-                catch (IOException)
-                {
-                }
-            }
-
-            await Task.Delay(50, cancellationToken);
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(stateFile, cancellationToken));
+            return new OAuthServer(process, directory, doc.RootElement.Clone());
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or JsonException or IOException)
+        {
         }
 
         try
@@ -165,6 +162,10 @@ public sealed class OAuthServer : IAsyncDisposable
     /// <summary>Marks access tokens expired (all, or one user's): introspection then says inactive.</summary>
     public Task ExpireAccessTokensAsync(string? user = null, CancellationToken cancellationToken = default) =>
         PostAsync("/_test/expire-access-tokens" + (user is null ? "" : "?user=" + Uri.EscapeDataString(user)), cancellationToken);
+
+    /// <summary>Expires refresh tokens (all, or one user's) now: the next refresh answers <c>invalid_grant</c>.</summary>
+    public Task ExpireRefreshTokensAsync(string? user = null, CancellationToken cancellationToken = default) =>
+        PostAsync("/_test/expire-refresh-tokens" + (user is null ? "" : "?user=" + Uri.EscapeDataString(user)), cancellationToken);
 
     /// <summary>Makes the next <paramref name="count"/> requests to a route fail with <paramref name="status"/>.</summary>
     public Task FailNextAsync(string route, int status, int count = 1, CancellationToken cancellationToken = default) =>

@@ -58,30 +58,67 @@ public sealed class RedisServer : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        _process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server");
+        // redis-server logs "Ready to accept connections" once it serves (after loading its append-only file): the log
+        // file's change events are the signal (a restart appends to the same log, so count the lines).
+        string logPath = Path.Combine(Directory, "redis.log");
+        int readyBefore = ReadyLines(logPath);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            if (ReadyLines(logPath) > readyBefore)
+            {
+                ready.TrySetResult();
+            }
+        }
+
+        using var watcher = new FileSystemWatcher(Directory, "redis.log") { NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName };
+        watcher.Changed += (_, _) => Check();
+        watcher.Created += (_, _) => Check();
+        watcher.EnableRaisingEvents = true;
+
+        _process = new Process { StartInfo = info, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
+        _process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("redis-server exited while starting."));
+        _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(20))
+        Check();
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (_process.HasExited)
-            {
-                break;
-            }
-
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(20), cancellationToken);
             if (await PingAsync(cancellationToken))
             {
                 return;
             }
-
-            await Task.Delay(20, cancellationToken);
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
+        {
         }
 
-        string log = File.Exists(Path.Combine(Directory, "redis.log")) ? await File.ReadAllTextAsync(Path.Combine(Directory, "redis.log"), cancellationToken) : "";
+        string log = File.Exists(logPath) ? await File.ReadAllTextAsync(logPath, cancellationToken) : "";
         throw new InvalidOperationException($"redis-server did not start on port {Port}: {log}");
+    }
+
+    private static int ReadyLines(string logPath)
+    {
+        try
+        {
+            using var stream = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            string text = reader.ReadToEnd();
+            int count = 0;
+            for (int i = text.IndexOf("Ready to accept connections", StringComparison.Ordinal); i >= 0; i = text.IndexOf("Ready to accept connections", i + 1, StringComparison.Ordinal))
+            {
+                count++;
+            }
+
+            return count;
+        }
+        catch (IOException)
+        {
+            return 0; // not written yet
+        }
     }
 
     /// <summary>SIGKILLs the server (a crash) and waits for it to be gone.</summary>

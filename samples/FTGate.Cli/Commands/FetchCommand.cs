@@ -51,7 +51,13 @@ internal static class FetchCommand
 
         foreach (MessageFailure failure in result.Failures)
         {
-            context.Console.Error.WriteLine($"warning: message {failure.Uidl} was not delivered: {failure.Message}");
+            string number = failure.MessageNumber > 0 ? $" (number {failure.MessageNumber})" : string.Empty;
+            context.Console.Error.WriteLine($"warning: message {failure.Uidl}{number} was not delivered [{failure.ErrorCode}]: {failure.Message}");
+        }
+
+        foreach (MessageFailure stuck in result.StuckMessages)
+        {
+            context.Console.Error.WriteLine($"stuck: message {stuck.Uidl} failed in {stuck.FailedFetches} fetches in a row [{stuck.ErrorCode}]; it stays on the server. Ask the server's administrator about it (its words: {stuck.ServerReply ?? stuck.Message}).");
         }
 
         foreach (string warning in result.Warnings)
@@ -67,7 +73,16 @@ internal static class FetchCommand
                 context.Console.Error.WriteLine("fix: " + CliErrors.InCliWords(remedy, account.AuthProvider));
             }
 
-            return CliErrors.ExitCodeOf(error.ErrorCode);
+            // A FetchTimeout is the server's or the network's slowness: transient, like a timed-out read (exit 4).
+            return error.ErrorCode == SmartPopErrorCodes.FetchTimeout ? ExitCodes.ConnectionFailure : CliErrors.ExitCodeOf(error.ErrorCode);
+        }
+
+        // A message whose transfer timed out or broke is the server's or the network's doing (transient, retried): exit 4.
+        if (result.Failures.FirstOrDefault(f => f.ErrorCode is SmartPopErrorCodes.Timeout or SmartPopErrorCodes.TransferBroken) is { } transient)
+        {
+            context.Console.Error.WriteLine($"error: message {transient.Uidl} could not be retrieved [{transient.ErrorCode}]; the others were collected.");
+            context.Console.Error.WriteLine("fix: Nothing was lost: it stays on the server and is retried in the next fetch. If it keeps failing, the server or the network is too slow or broken: check them, or raise CommandTimeout / FetchTimeout for this account.");
+            return ExitCodes.ConnectionFailure;
         }
 
         return result.Failures.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;

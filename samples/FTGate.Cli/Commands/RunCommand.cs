@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.Json.Nodes;
 using FTGate.OAuth;
 using FTGate.Redis;
 using FTGate.SmartPop;
@@ -78,19 +77,21 @@ internal static class RunCommand
             host.Services.GetRequiredService<TimeProvider>());
 
         List<string> enabled = accounts.Names.Where(n => accounts.Get(n).Enabled).ToList();
+        // Accounts the CLI left out (password variable not set, settings changed since their secrets were bound) are named,
+        // and the others run: one bad account does not stop the daemon.
+        BlockedItems? blocked = host.Services.GetService<BlockedItems>();
+        foreach ((string account, string reason) in blocked?.Accounts ?? [])
+        {
+            context.Console.Error.WriteLine($"warning: account '{account}' is not collected: {reason}");
+        }
+
         if (enabled.Count == 0)
         {
             context.Console.Error.WriteLine("error: no enabled account to collect.");
-            context.Console.Error.WriteLine("fix: add one with 'ftgate account add NAME ...', or set Enabled to true.");
+            context.Console.Error.WriteLine(blocked is { Accounts.Count: > 0 }
+                ? "fix: fix the accounts named above, then start again."
+                : "fix: add one with 'ftgate account add NAME ...', or set Enabled to true.");
             return ExitCodes.UsageOrConfiguration;
-        }
-
-        foreach (string name in enabled)
-        {
-            if (CliConfig.TryFind(config.Accounts, name, out string key, out JsonObject entry))
-            {
-                AccountCommands.RequirePasswordVariable(key, entry);
-            }
         }
 
         string mode = host.Services.GetService<IOptions<RedisOptions>>() is { } redis && host.Services.GetService<IAccountLeases>() is not null

@@ -91,6 +91,15 @@ internal static class StatusCommand
             {
                 output.WriteLine(TerminalText.Escape($"    why: {problem}"));
             }
+
+            // Messages SmartPop could not collect in 3 fetches in a row (issue 14), from the UIDL store's failure counts.
+            if (host.Services.GetService<FTGate.SmartPop.IUidlStore>() is FTGate.SmartPop.FileUidlStore store)
+            {
+                foreach (FTGate.SmartPop.MessageFailure stuck in (await store.GetFailingMessagesAsync(a.Name, cancellationToken)).Where(f => f.FailedFetches >= 3))
+                {
+                    output.WriteLine(TerminalText.Escape($"    stuck: message {stuck.Uidl} failed in {stuck.FailedFetches} fetches in a row [{stuck.ErrorCode}]: {stuck.Message}"));
+                }
+            }
         }
 
         return exitCode;

@@ -28,7 +28,8 @@ public static class FTGateBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.Configure(configure);
-        builder.Services.Replace(ServiceDescriptor.Singleton<ITokenStore>(sp => new FileTokenStore(sp.GetRequiredService<IOptions<FileTokenStoreOptions>>())));
+        builder.Services.Replace(ServiceDescriptor.Singleton<ITokenStore>(sp => new FileTokenStore(
+            sp.GetRequiredService<IOptions<FileTokenStoreOptions>>().Value, sp.GetService<Microsoft.Extensions.Logging.ILogger<FileTokenStore>>()))); // the logger: permission warnings
         return builder;
     }
 

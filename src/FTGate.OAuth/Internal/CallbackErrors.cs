@@ -5,6 +5,7 @@ internal static class CallbackErrors
 {
     public static AuthorizationException FromCallback(string providerName, AuthorizationCallback callback, ProviderRemedies remedies)
     {
+        // Called only for a callback that carries an error.
         string described = callback.ErrorDescription is null ? callback.Error! : $"{callback.Error}: {callback.ErrorDescription}";
         (string code, string remedy) = callback.Error switch
         {

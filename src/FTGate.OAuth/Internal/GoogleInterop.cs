@@ -29,7 +29,7 @@ internal sealed class NonDeletingDataStore : IDataStore
 
     public Task DeleteAsync<T>(string key) => Task.CompletedTask;
 
-    public Task<T> GetAsync<T>(string key) => Task.FromResult(default(T)!);
+    public Task<T> GetAsync<T>(string key) => Task.FromResult(default(T)!); // IDataStore's contract: default (null) means "not stored"
 
     public Task ClearAsync() => Task.CompletedTask;
 }

@@ -208,6 +208,11 @@ public sealed partial class FileTokenStore : ITokenStore
             return expectedVersion is null ? false : throw new TokenStoreConcurrencyException(key, expectedVersion, null);
         }
 
+        if (expectedVersion is null && !File.Exists(path))
+        {
+            return false; // nothing to remove: no lock file is created for it
+        }
+
         using (await LockAsync(key, path, cancellationToken).ConfigureAwait(false))
         {
             string? actual = File.Exists(path) ? ReadVersion(key, path) : null;
@@ -222,6 +227,12 @@ public sealed partial class FileTokenStore : ITokenStore
             }
 
             File.Delete(path);
+            if (OperatingSystem.IsLinux())
+            {
+                // Removed while held: a process waiting on this lock file sees it deleted and retries on a fresh one.
+                TryDelete(path + ".lock");
+            }
+
             return true;
         }
     }

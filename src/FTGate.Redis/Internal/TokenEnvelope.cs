@@ -96,6 +96,14 @@ internal static class TokenEnvelope
         byte[] bytes;
         try
         {
+            if (!OperatingSystem.IsWindows() && File.Exists(path)
+                && (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite)) != 0)
+            {
+                throw new FTGateConfigurationException(
+                    $"FTGate:Redis:EncryptionKeyFile '{path}' can be read or written by other users; it decrypts every token of the farm.",
+                    $"Run: chmod 600 '{path}' (owned by the service account), then start again.");
+            }
+
             bytes = File.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -195,7 +195,7 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
 
     private bool CheckCapabilities()
     {
-        Pop3ServerInfo server = _connection!.Server; // connected by the previous step
+        Pop3ServerInfo server = Connection.Server;
         string offered = $"SASL: {(server.SaslMechanisms.Count == 0 ? "(none listed)" : string.Join(' ', server.SaslMechanisms.Order(StringComparer.Ordinal)))}; USER: {Yes(server.SupportsUser)}; UIDL: {Yes(server.SupportsUidl)}; PIPELINING: {Yes(server.SupportsPipelining)}; TOP: {Yes(server.SupportsTop)}"
             + (server.LoginDelaySeconds > 0 ? $"; LOGIN-DELAY {server.LoginDelaySeconds}s" : string.Empty)
             + $"; XOAUTH2 offered: {Yes(server.SaslMechanisms.Contains("XOAUTH2"))}; OAUTHBEARER offered: {Yes(server.SaslMechanisms.Contains("OAUTHBEARER"))}.";
@@ -310,7 +310,7 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
     {
         try
         {
-            SmartPopClient.EnsureSafeToAuthenticate(account, _connection!);
+            SmartPopClient.EnsureSafeToAuthenticate(account, Connection);
         }
         catch (Pop3Exception ex)
         {
@@ -345,7 +345,7 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
 
     private async Task<bool> RetryWithRefreshedTokenAsync(Pop3Exception first, long since, CancellationToken cancellationToken)
     {
-        await _connection!.DisposeAsync().ConfigureAwait(false);
+        await Connection.DisposeAsync().ConfigureAwait(false);
         _connection = client.CreateConnection(account);
         try
         {
@@ -384,8 +384,8 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
 
     private Task AuthenticateAsync(CancellationToken cancellationToken) =>
         _token is not null
-            ? _connection!.AuthenticateOAuthAsync(_mechanism, account.UserName, _token.Value, cancellationToken)
-            : _connection!.AuthenticatePasswordAsync(account.UserName, _password!, cancellationToken); // set by AcquireTokenAsync for password accounts
+            ? Connection.AuthenticateOAuthAsync(_mechanism, account.UserName, _token.Value, cancellationToken)
+            : Connection.AuthenticatePasswordAsync(account.UserName, _password!, cancellationToken); // set by AcquireTokenAsync for password accounts
 
     private string LoggedIn(string note) =>
         _token is null
@@ -412,7 +412,7 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
         long t = client.Timestamp();
         try
         {
-            (int count, long size) = await _connection!.StatAsync(cancellationToken).ConfigureAwait(false);
+            (int count, long size) = await Connection.StatAsync(cancellationToken).ConfigureAwait(false);
             Add(TestStepKind.Stat, TestStepStatus.Passed, t, $"{count} message(s), {size} bytes.");
             return true;
         }
@@ -443,6 +443,9 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
 
         await _connection.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>The connection the connect step opened (the steps after it run only when it succeeded).</summary>
+    private IPop3Connection Connection => _connection ?? throw new InvalidOperationException("The connect step must run before the steps that use the connection.");
 
     private string MechanismName => _mechanism == SaslMechanismKind.OAuthBearer ? "OAUTHBEARER" : "XOAUTH2";
 

@@ -1,6 +1,23 @@
 namespace FTGate.SmartPop.Internal;
 
-internal sealed record ListedMessage(int Index, string Uidl, long Size);
+/// <summary>A listed message: its number in the session (0-based), its UIDL exactly as sent ("" when none), LIST size and identity key.</summary>
+internal sealed record ListedMessage(int Index, string Uidl, long Size)
+{
+    /// <summary>The store key (<see cref="MessageIdentity"/>); <see langword="null"/> until a content-identified message was probed.</summary>
+    public string? Key { get; init; } = Uidl.Length > 0 ? Uidl : null;
+
+    /// <summary>Whether the UIDL is listed once (then the plain UIDL is recorded too).</summary>
+    public bool UniqueUidl { get; init; } = Uidl.Length > 0;
+
+    /// <summary>The probed digest of a content-identified message; the delivery must match it.</summary>
+    public byte[]? Digest { get; init; }
+
+    /// <summary>The POP3 message number.</summary>
+    public int Number => Index + 1;
+
+    /// <summary>The id the sink and the reports get.</summary>
+    public string SinkId => Key is null ? (Uidl.Length > 0 ? Uidl : $"#{Number}") : MessageIdentity.SinkId(Key);
+}
 
 internal sealed record FetchPlan(
     IReadOnlyList<ListedMessage> Download,
@@ -12,22 +29,21 @@ internal sealed record FetchPlan(
 /// <summary>The pure decisions of a poll: what is new, what is too large, what is deferred, which seen messages to delete.</summary>
 internal static class FetchPlanner
 {
-    public static FetchPlan Plan(IReadOnlyList<ListedMessage> listed, IReadOnlyDictionary<string, DateTimeOffset> seen, SmartPopAccount account, DateTimeOffset now)
+    public static FetchPlan Plan(IReadOnlyList<ListedMessage> listed, IReadOnlyDictionary<string, DateTimeOffset> seen, SmartPopAccount account, DateTimeOffset now, IReadOnlySet<string>? knownTooLarge = null, IReadOnlySet<string>? exclude = null)
     {
         var download = new List<ListedMessage>();
         var tooLarge = new List<ListedMessage>();
         var deleteSeen = new List<ListedMessage>();
         int @new = 0;
         int deferred = 0;
-        var uidlsThisSession = new HashSet<string>(StringComparer.Ordinal);
         foreach (ListedMessage message in listed)
         {
-            if (!uidlsThisSession.Add(message.Uidl))
+            if (message.Key is not { } key || exclude?.Contains(key) == true)
             {
-                continue; // a server listing one UIDL twice: take the first only
+                continue; // not identified (its probe failed), or already failed in this fetch
             }
 
-            if (seen.TryGetValue(message.Uidl, out DateTimeOffset firstSeen))
+            if (seen.TryGetValue(key, out DateTimeOffset firstSeen))
             {
                 if (ShouldDelete(firstSeen, account, now))
                 {
@@ -38,7 +54,7 @@ internal static class FetchPlanner
             }
 
             @new++;
-            if (message.Size > account.MaxMessageSize)
+            if (message.Size > account.MaxMessageSize || knownTooLarge?.Contains(key) == true)
             {
                 tooLarge.Add(message);
             }

@@ -49,25 +49,26 @@ internal interface IPop3Connection : IAsyncDisposable
     /// <summary>STAT: message count and total size.</summary>
     Task<(int Count, long Size)> StatAsync(CancellationToken cancellationToken);
 
-    /// <summary>UIDL, indexed by message number - 1.</summary>
-    Task<IReadOnlyList<string>> GetUidlsAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// A multi-line listing (<c>UIDL</c> or <c>LIST</c>) read raw: each line exactly as sent (Latin-1, so every byte survives,
+    /// spaces and control characters included). Lines are at most 64 KiB and the listing at most 64 MiB.
+    /// </summary>
+    Task<IReadOnlyList<string>> ListRawAsync(string command, CancellationToken cancellationToken);
 
-    /// <summary>LIST sizes, indexed by message number - 1.</summary>
-    Task<IReadOnlyList<long>> GetSizesAsync(CancellationToken cancellationToken);
+    /// <summary>Sends <c>RETR</c> for each message (pipelined when there are several); read each answer with <see cref="ReadRetrAsync"/>, in order.</summary>
+    Task SendRetrAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken);
 
-    /// <summary>TOP n 0: the headers of one message (for the no-UIDL fallback).</summary>
-    Task<Stream> GetHeadersAsync(int index, CancellationToken cancellationToken);
-
-    /// <summary>RETR one message (fully buffered in memory by MailKit).</summary>
-    Task<Stream> RetrieveAsync(int index, CancellationToken cancellationToken);
-
-    /// <summary>RETR several messages, pipelined where the server offers PIPELINING (all buffered).</summary>
-    Task<IReadOnlyList<Stream>> RetrieveManyAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reads the status line of the next RETR answer: <c>-ERR</c> throws <see cref="Pop3CommandException"/> (the session goes on);
+    /// <c>+OK</c> returns the body as a stream read straight from the connection. Read it to its end (or drain it) before the next
+    /// answer.
+    /// </summary>
+    Task<RetrStream> ReadRetrAsync(int index, long maxBytes, CancellationToken cancellationToken);
 
     /// <summary>DELE (takes effect at QUIT).</summary>
     Task DeleteAsync(int index, CancellationToken cancellationToken);
 
-    /// <summary>QUIT: commits deletions and closes.</summary>
+    /// <summary>QUIT: commits deletions and closes. <c>-ERR</c> (nothing committed) throws <see cref="Pop3CommandException"/>.</summary>
     Task QuitAsync(CancellationToken cancellationToken);
 }
 

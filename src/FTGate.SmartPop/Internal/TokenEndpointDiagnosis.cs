@@ -24,7 +24,7 @@ internal static partial class TokenEndpointDiagnosis
     /// <returns><see langword="false"/> when <paramref name="exception"/> is not a network failure (the provider answered).</returns>
     public static bool TryExplain(Exception exception, string providerName, out AuthorizationException explained)
     {
-        explained = null!;
+        explained = null!; // read by callers only when this returns true
         if (Diagnose(exception) is not { } d)
         {
             return false;

@@ -50,6 +50,17 @@ internal sealed class Pop3Session : IDisposable
                 await StartTlsAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            if (Faults.SuppressGreeting)
+            {
+                Faults.SignalStalled();
+                await System.Threading.Tasks.Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (Faults.GreetingPadding > 0)
+            {
+                await SendEndlessAsync("+OK ", Faults.GreetingPadding, cancellationToken).ConfigureAwait(false);
+            }
+
             await SendAsync(Greeting(), cancellationToken).ConfigureAwait(false);
             while (true)
             {
@@ -477,7 +488,7 @@ internal sealed class Pop3Session : IDisposable
                     }
                 }
 
-                await SendAsync($"+OK {count} {size}", cancellationToken).ConfigureAwait(false);
+                await SendAsync($"+OK {count + Faults.StatCountOffset} {size}", cancellationToken).ConfigureAwait(false);
                 break;
             case "LIST" or "UIDL":
                 bool uidl = command == "UIDL";
@@ -497,15 +508,7 @@ internal sealed class Pop3Session : IDisposable
                     break;
                 }
 
-                var lines = new List<string>();
-                for (int i = 0; i < _maildrop.Count; i++)
-                {
-                    if (!_deleted[i])
-                    {
-                        lines.Add($"{i + 1} {(uidl ? _maildrop[i].Uid : _maildrop[i].Size)}");
-                    }
-                }
-
+                IReadOnlyList<string> lines = ListingLines(uidl);
                 await SendMultiAsync(uidl ? "+OK" : $"+OK {lines.Count} messages:", lines, cancellationToken).ConfigureAwait(false);
                 break;
             case "RETR":
@@ -513,6 +516,17 @@ internal sealed class Pop3Session : IDisposable
                 {
                     _server.Counters.Retr();
                     TestMessage message = _maildrop[retr];
+                    if (Faults.TakeRetrRefusal(message.Uid) is { } refusal)
+                    {
+                        await SendAsync(refusal, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+
+                    if (await HostileRetrAsync(message, cancellationToken).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
                     await SendDataAsync(
                         $"+OK {message.Size} octets",
                         Pop3Wire.ToWireBody(message.Content.Span),
@@ -588,6 +602,12 @@ internal sealed class Pop3Session : IDisposable
             return;
         }
 
+        if (Faults.RefuseQuit)
+        {
+            await SendAsync("-ERR [SYS/TEMP] Unable to commit the deletions.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         // UPDATE state (RFC 1939 §6): only now do the deletions take effect.
         var doomed = new List<TestMessage>();
         for (int i = 0; i < _maildrop.Count; i++)
@@ -601,6 +621,97 @@ internal sealed class Pop3Session : IDisposable
         int removed = _mailbox.RemoveMessages(doomed);
         _server.Counters.Quit(removed);
         await SendAsync(doomed.Count > 0 ? "+OK Logging out, messages deleted." : "+OK Logging out.", cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The lines of a LIST or UIDL listing, with the fault overrides and rewrite applied.</summary>
+    private IReadOnlyList<string> ListingLines(bool uidl)
+    {
+        var lines = new List<string>();
+        for (int i = 0; i < _maildrop.Count; i++)
+        {
+            if (_deleted[i])
+            {
+                continue;
+            }
+
+            TestMessage m = _maildrop[i];
+            if (uidl)
+            {
+                if (Faults.TryGetUidlOverride(m.Uid, out string? listed))
+                {
+                    if (listed is not null)
+                    {
+                        lines.Add($"{i + 1} {listed}");
+                    }
+                }
+                else
+                {
+                    lines.Add($"{i + 1} {m.Uid}");
+                }
+            }
+            else
+            {
+                lines.Add($"{i + 1} {Faults.SizeOverride(m.Uid) ?? m.Size.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        return Faults.RewriteListing is { } rewrite ? rewrite(uidl ? "UIDL" : "LIST", lines) : lines;
+    }
+
+    /// <summary>The stall, drip and endless RETR faults; false when the message is sent normally.</summary>
+    private async Task<bool> HostileRetrAsync(TestMessage message, CancellationToken cancellationToken)
+    {
+        (TestPop3Faults.RetrBehaviour behaviour, int afterBytes) = Faults.GetRetrBehaviour(message.Uid);
+        if (behaviour == TestPop3Faults.RetrBehaviour.Normal)
+        {
+            return false;
+        }
+
+        byte[] body = Pop3Wire.ToWireBody(message.Content.Span);
+        await _stream.WriteAsync(Encoding.ASCII.GetBytes($"+OK {message.Size} octets\r\n"), cancellationToken).ConfigureAwait(false);
+        switch (behaviour)
+        {
+            case TestPop3Faults.RetrBehaviour.Stall:
+                await _stream.WriteAsync(body.AsMemory(0, Math.Min(afterBytes, body.Length)), cancellationToken).ConfigureAwait(false);
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                Faults.SignalStalled();
+                await System.Threading.Tasks.Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                break;
+            case TestPop3Faults.RetrBehaviour.Drip:
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                Faults.SignalStalled();
+                for (int i = 0; i < body.Length; i++)
+                {
+                    await Faults.WaitTickAsync(cancellationToken).ConfigureAwait(false);
+                    await _stream.WriteAsync(body.AsMemory(i, 1), cancellationToken).ConfigureAwait(false);
+                    await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    Faults.TickSent();
+                }
+
+                await _stream.WriteAsync(".\r\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                Faults.SignalStalled();
+                await SendEndlessAsync(string.Empty, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        return true;
+    }
+
+    /// <summary>Sends <paramref name="prefix"/> and then <paramref name="count"/> bytes of 'x' without a line break.</summary>
+    private async Task SendEndlessAsync(string prefix, long count, CancellationToken cancellationToken)
+    {
+        await _stream.WriteAsync(Encoding.ASCII.GetBytes(prefix), cancellationToken).ConfigureAwait(false);
+        byte[] chunk = new byte[64 * 1024];
+        Array.Fill(chunk, (byte)'x');
+        for (long sent = 0; sent < count; sent += chunk.Length)
+        {
+            await _stream.WriteAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, count - sent)), cancellationToken).ConfigureAwait(false);
+        }
+
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
@@ -627,7 +738,7 @@ internal sealed class Pop3Session : IDisposable
             builder.Append(line.StartsWith('.') ? "." : string.Empty).Append(line).Append("\r\n");
         }
 
-        await SendDataAsync(null, Encoding.UTF8.GetBytes(builder.ToString()), null, cancellationToken).ConfigureAwait(false);
+        await SendDataAsync(null, Encoding.Latin1.GetBytes(builder.ToString()), null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sends a status line (when given), a dot-stuffed multi-line body ending in CRLF, and the terminating dot line.</summary>

@@ -117,7 +117,7 @@ public sealed class DependencyInjectionTests
         Assert.Equal(FTGateErrorCodes.ProviderUnknown, ex.ErrorCode);
         Assert.False(registry.TryGet("nope", out _));
         Assert.True(registry.TryGet("Custom", out IAuthProvider? custom));
-        Assert.NotNull(custom);
+        Assert.Same(registry.Get("Custom"), custom);
     }
 
     [Fact]

@@ -53,6 +53,8 @@ public sealed class ModelTests
         var ex = new TransientAuthorizationException("throttled", "p", TimeSpan.FromSeconds(60), "temporarily_unavailable");
         Assert.Equal(FTGateErrorCodes.ProviderUnavailable, ex.ErrorCode);
         Assert.Equal(TimeSpan.FromSeconds(60), ex.RetryAfter);
-        Assert.IsAssignableFrom<AuthorizationException>(ex);
+        Assert.Equal("p", ex.ProviderName);
+        Assert.Equal("temporarily_unavailable", ex.Error);
+        Assert.Contains("retries later", ex.Remedy, StringComparison.Ordinal);
     }
 }

@@ -24,10 +24,23 @@ public sealed class SingleFlightTokenCacheTests
             return Token("fresh", TimeSpan.FromHours(1));
         }
 
+        // GetAsync joins (or starts) the refresh before it returns: once every caller has its task, all 1000 wait on one refresh.
+        int joined = 0;
+        var allJoined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Task<AccessToken>[] callers = Enumerable.Range(0, 1000)
-            .Select(_ => Task.Run(() => cache.GetAsync("p/alice", Margin, Acquire, TestContext.Current.CancellationToken)))
+            .Select(_ => Task.Run(() =>
+            {
+                Task<AccessToken> pending = cache.GetAsync("p/alice", Margin, Acquire, TestContext.Current.CancellationToken);
+                if (Interlocked.Increment(ref joined) == 1000)
+                {
+                    allJoined.SetResult();
+                }
+
+                return pending;
+            }))
             .ToArray();
-        await Task.Delay(100, TestContext.Current.CancellationToken);
+        await allJoined.Task.WaitAsync(TestContext.Current.CancellationToken);
+        Assert.All(callers, c => Assert.False(c.IsCompleted));
         gate.SetResult();
         AccessToken[] tokens = await Task.WhenAll(callers);
 

@@ -134,9 +134,9 @@ public sealed class FaultSwitchTests : IAsyncDisposable
 
     // ---- A connection dropped mid-RETR ----
     [Theory]
-    [InlineData(false, 1)] // one RETR per message: the first message is delivered before the drop
-    [InlineData(true, 0)] // one pipelined batch: the drop loses the whole batch (nothing is marked seen)
-    public async Task Fetch_ConnectionDroppedMidRetr_NothingLost_NextFetchCompletes_EachMessageDeliveredOnce(bool pipelining, int deliveredBeforeDrop)
+    [InlineData(false)] // one RETR per message
+    [InlineData(true)] // one pipelined batch: the messages before the broken one are still committed
+    public async Task Fetch_ConnectionDroppedMidRetr_TheOthersDeliveredOnANewConnection_TheBrokenOneNextFetch_EachOnce(bool pipelining)
     {
         (TestServerTarget target, ScenarioHarness h) = await StartAsync(Pop3ServerStyle.Dovecot, pipelining ? null : new SmartPopOptions { PipelineMessageMaxBytes = 0 });
         var uidls = Enumerable.Range(1, 3).Select(i => target.AddMessage(target.OAuthUser, System.Text.Encoding.ASCII.GetBytes($"Subject: m{i}\n\n{new string('x', 2000)}\n"))).ToList();
@@ -146,15 +146,16 @@ public sealed class FaultSwitchTests : IAsyncDisposable
 
         FetchResult cut = await h.Client.FetchAsync(account, sink, cancellationToken: Ct);
 
-        Assert.False(cut.Completed);
-        Assert.Equal(SmartPopErrorCodes.ConnectionLost, cut.Error?.ErrorCode);
-        Assert.Equal((deliveredBeforeDrop, 0), (cut.Delivered, cut.Deleted));
-        Assert.Equal(3, (await target.ListUidlsAsync(target.OAuthUser, Ct)).Count); // no QUIT: nothing committed
+        MessageFailure broken = Assert.Single(cut.Failures);
+        Assert.Equal((SmartPopErrorCodes.TransferBroken, 2, uidls[1]), (broken.ErrorCode, broken.MessageNumber, broken.Uidl));
+        Assert.Equal((2, 2), (cut.Delivered, cut.Deleted));
+        Assert.Equal([uidls[1]], await target.ListUidlsAsync(target.OAuthUser, Ct));
 
         FetchResult next = await h.Client.FetchAsync(account, sink, cancellationToken: Ct);
 
         Assert.True(next.Completed, next.Error?.Message);
-        Assert.Equal((3 - deliveredBeforeDrop, 3), (next.Delivered, next.Deleted));
+        Assert.Equal((1, 1), (next.Delivered, next.Deleted));
+        Assert.Empty(next.Failures);
         Assert.Equal(uidls.Order(StringComparer.Ordinal), sink.Count.Keys.Order(StringComparer.Ordinal));
         Assert.All(sink.Count.Values, n => Assert.Equal(1, n));
         Assert.Empty(await target.ListUidlsAsync(target.OAuthUser, Ct));
@@ -181,7 +182,7 @@ public sealed class FaultSwitchTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Fetch_ServerSlowerThanTheCommandTimeout_StopsWithConnectionLost_AndLosesNothing()
+    public async Task Fetch_ServerSlowerThanTheCommandTimeout_StopsWithTimeout_AndLosesNothing()
     {
         (TestServerTarget target, ScenarioHarness h) = await StartAsync(Pop3ServerStyle.Dovecot);
         target.AddMessage(target.OAuthUser, "Subject: x\n\nx\n"u8.ToArray());
@@ -198,8 +199,8 @@ public sealed class FaultSwitchTests : IAsyncDisposable
         FetchResult result = await h.Client.FetchAsync(account, Sink(), progress, Ct);
 
         Assert.False(result.Completed);
-        Assert.Equal(SmartPopErrorCodes.ConnectionLost, result.Error?.ErrorCode);
-        Assert.Contains("LIST", result.Error?.Message, StringComparison.Ordinal);
+        Assert.Equal(SmartPopErrorCodes.Timeout, result.Error?.ErrorCode);
+        Assert.Contains("timed out during STAT", result.Error?.Message, StringComparison.Ordinal);
         Assert.Equal(0, result.Delivered);
         Assert.True(result.Duration >= TimeSpan.FromSeconds(0.9), $"ended before the 1 s timeout: {result.Duration}"); // had the 2 s reply arrived, the fetch would have completed
         Assert.Equal(1, target.Server.GetMailbox(target.OAuthUser).Count); // no QUIT was sent: nothing can have been committed
@@ -207,11 +208,11 @@ public sealed class FaultSwitchTests : IAsyncDisposable
 
     // ---- No UIDL ----
     [Fact]
-    public async Task Fetch_NoUidl_FallsBackToHeaderHashesWithAWarning_AndSecondFetchDeliversNothing()
+    public async Task Fetch_NoUidl_IdentifiedByContentWithAWarning_SameHeadersToo_SecondFetchDeliversNothing()
     {
         (TestServerTarget target, ScenarioHarness h) = await StartAsync(Pop3ServerStyle.Dovecot);
         target.AddMessage(target.OAuthUser, "Message-ID: <a@example.test>\nSubject: a\n\nx\n"u8.ToArray());
-        target.AddMessage(target.OAuthUser, "Message-ID: <b@example.test>\nSubject: b\n\nx\n"u8.ToArray());
+        target.AddMessage(target.OAuthUser, "Message-ID: <a@example.test>\nSubject: a\n\ny\n"u8.ToArray()); // the same headers
         target.Server.Faults.DisableUidl = true;
         var sink = new MetadataSink();
 
@@ -220,12 +221,12 @@ public sealed class FaultSwitchTests : IAsyncDisposable
 
         Assert.True(first.Completed, first.Error?.Message);
         Assert.Equal(2, first.Delivered);
-        Assert.Contains(first.Warnings, w => w.Contains("does not support UIDL", StringComparison.Ordinal));
+        Assert.Contains(first.Warnings, w => w.Contains("has no UIDL", StringComparison.Ordinal) && w.Contains(SmartPopErrorCodes.UidlUnreliable, StringComparison.Ordinal));
         Assert.Equal(2, sink.Delivered.Count);
         Assert.All(sink.Delivered, m => Assert.True(m.UidlIsSynthetic && m.Uidl.StartsWith("sha256-", StringComparison.Ordinal), m.Uidl));
         Assert.Equal(2, sink.Delivered.Select(m => m.Uidl).Distinct().Count());
-        Assert.Equal((2, 0, 0), (second.Listed, second.New, second.Delivered)); // the header hashes are stable between sessions
-        Assert.Equal(4, target.Server.Counters.TopCount); // one TOP n 0 per message per poll
+        Assert.Equal((2, 0, 0), (second.Listed, second.New, second.Delivered)); // content keys are stable between sessions
+        Assert.Equal(6, target.Server.Counters.RetrCount); // probe + delivery, then one probe per message per poll
 
         TestReport report = await h.Client.TestAsync(h.Account(), Ct);
         Assert.True(report.Succeeded);
@@ -235,7 +236,7 @@ public sealed class FaultSwitchTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task Fetch_NoUidlAndNoTop_LeaveOnServerIsRefusedWithUidlNotSupported_DeleteModeDeliversAndDeletes()
+    public async Task Fetch_NoUidlAndNoTop_LeaveOnServerAndDeleteMode_EachMessageOnce()
     {
         (TestServerTarget target, ScenarioHarness h) = await StartAsync(Pop3ServerStyle.Dovecot);
         target.AddMessage(target.OAuthUser, "Message-ID: <a@example.test>\nSubject: a\n\nx\n"u8.ToArray());
@@ -244,28 +245,17 @@ public sealed class FaultSwitchTests : IAsyncDisposable
         target.Server.Faults.DisableTop = true;
         var sink = new MetadataSink();
 
-        FetchResult? kept = null;
-        Pop3Exception? refused = null;
-        try
-        {
-            kept = await h.Client.FetchAsync(h.Account(), sink, cancellationToken: Ct);
-        }
-        catch (Pop3Exception ex)
-        {
-            refused = ex;
-        }
+        FetchResult kept = await h.Client.FetchAsync(h.Account(), sink, cancellationToken: Ct);
+        FetchResult again = await h.Client.FetchAsync(h.Account(), sink, cancellationToken: Ct);
 
-        string code = refused?.ErrorCode ?? kept?.Error?.ErrorCode ?? "none";
-        Assert.Equal(SmartPopErrorCodes.UidlNotSupported, code);
-        Assert.Contains("LeaveOnServer = false", refused?.Remedy ?? kept?.Error?.Remedy, StringComparison.Ordinal);
-        Assert.Empty(sink.Delivered);
+        Assert.Equal((2, 0, 0), (kept.Delivered, again.Delivered, again.Deleted));
         Assert.Equal(2, (await target.ListUidlsAsync(target.OAuthUser, Ct)).Count);
 
         FetchResult deleted = await h.Client.FetchAsync(h.Account(a => a.LeaveOnServer = false), sink, cancellationToken: Ct);
 
         Assert.True(deleted.Completed, deleted.Error?.Message);
-        Assert.Equal((2, 2), (deleted.Delivered, deleted.Deleted));
-        Assert.Contains(deleted.Warnings, w => w.Contains("neither UIDL nor TOP", StringComparison.Ordinal));
+        Assert.Equal((0, 2), (deleted.Delivered, deleted.Deleted));
+        Assert.Equal(2, sink.Delivered.Count);
         Assert.Empty(await target.ListUidlsAsync(target.OAuthUser, Ct));
     }
 

@@ -14,12 +14,13 @@ internal sealed class ScenarioHarness : IDisposable
     private readonly ILoggerFactory _loggers;
     private readonly List<string> _log = [];
 
-    public ScenarioHarness(IPop3Target target, IAuthProvider? provider, SmartPopOptions? options = null)
+    public ScenarioHarness(IPop3Target target, IAuthProvider? provider, SmartPopOptions? options = null, TimeProvider? time = null, IUidlStore? store = null)
     {
         Target = target;
         Provider = provider is null ? null : new CountingAuthProvider(provider);
+        Store = store ?? new InMemoryUidlStore();
         _loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(new ListLoggerProvider(_log)));
-        Client = new SmartPopClient(new SingleProviderRegistry(Provider), Store, Options.Create(options ?? new SmartPopOptions()), TimeProvider.System, _loggers);
+        Client = new SmartPopClient(new SingleProviderRegistry(Provider), Store, Options.Create(options ?? new SmartPopOptions()), time ?? TimeProvider.System, _loggers);
     }
 
     public IPop3Target Target { get; }
@@ -28,7 +29,7 @@ internal sealed class ScenarioHarness : IDisposable
 
     public int Refreshes => Provider?.Refreshes ?? 0;
 
-    public InMemoryUidlStore Store { get; } = new();
+    public IUidlStore Store { get; }
 
     public SmartPopClient Client { get; }
 
@@ -43,10 +44,10 @@ internal sealed class ScenarioHarness : IDisposable
         }
     }
 
-    public static async Task<ScenarioHarness> AuthorizeAsync(IPop3Target target, SmartPopOptions? options = null)
+    public static async Task<ScenarioHarness> AuthorizeAsync(IPop3Target target, SmartPopOptions? options = null, TimeProvider? time = null, IUidlStore? store = null)
     {
         IAuthProvider provider = await target.AuthorizeAsync(target.OAuthUser, TestContext.Current.CancellationToken);
-        return new ScenarioHarness(target, provider, options);
+        return new ScenarioHarness(target, provider, options, time, store);
     }
 
     /// <summary>An OAuth account on the target's TLS port, trusting exactly the target's root.</summary>

@@ -81,12 +81,22 @@ public sealed class ByteBudgetTests
         }
     }
 
+    /// <summary>Records the budget in use; the first delivery waits for a second one, so two fetches hold the budget at once.</summary>
     private sealed class BudgetWatchingSink(ByteBudget budget, Action<long> observe) : IMessageSink
     {
+        private readonly TaskCompletionSource _overlap = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _entered;
+
         public async Task DeliverAsync(Stream message, MessageMetadata metadata, CancellationToken cancellationToken = default)
         {
             observe(budget.Capacity - budget.Available);
-            await Task.Delay(20, cancellationToken);
+            if (Interlocked.Increment(ref _entered) == 2)
+            {
+                _overlap.SetResult();
+            }
+
+            await _overlap.Task.WaitAsync(cancellationToken);
+            observe(budget.Capacity - budget.Available);
             await message.CopyToAsync(Stream.Null, cancellationToken);
         }
     }
@@ -97,16 +107,16 @@ public sealed class FetchPlannerTests
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
-    public void Plan_DuplicateUidlsAndSeen_TakesEachNewUidlOnce()
+    public void Plan_UnidentifiedMessagesAreNeverPlanned_SeenByKey()
     {
-        ListedMessage[] listed = [new(0, "a", 10), new(1, "a", 10), new(2, "b", 10)];
+        ListedMessage[] listed = [new(0, "a", 10) { Key = null }, new(1, "a", 10) { Key = "a\n00" }, new(2, "b", 10), new(3, "c", 10)];
         var seen = new Dictionary<string, DateTimeOffset> { ["b"] = Now };
 
-        FetchPlan plan = FetchPlanner.Plan(listed, seen, TestAccounts.OAuth(), Now);
+        FetchPlan plan = FetchPlanner.Plan(listed, seen, TestAccounts.OAuth(a => a.LeaveOnServer = false), Now);
 
-        Assert.Equal([0], plan.Download.Select(m => m.Index));
-        Assert.Empty(plan.DeleteSeen);
-        Assert.Equal(1, plan.New);
+        Assert.Equal([1, 3], plan.Download.Select(m => m.Index));
+        Assert.Equal([2], plan.DeleteSeen.Select(m => m.Index));
+        Assert.Equal(2, plan.New);
     }
 
     [Theory]

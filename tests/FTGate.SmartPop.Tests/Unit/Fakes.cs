@@ -47,44 +47,72 @@ internal sealed class FakePop3Connection : IPop3Connection
         return AuthFailure?.Invoke(password) is { } ex ? Task.FromException(ex) : Task.CompletedTask;
     }
 
+    public int? StatCount { get; set; }
+
     public Task<(int Count, long Size)> StatAsync(CancellationToken cancellationToken) =>
-        Task.FromResult((_mailbox.Messages.Count, _mailbox.Messages.Sum(m => (long)m.Body.Length)));
+        Task.FromResult((StatCount ?? _mailbox.Messages.Count, _mailbox.Messages.Sum(m => (long)m.Body.Length)));
 
-    public Task<IReadOnlyList<string>> GetUidlsAsync(CancellationToken cancellationToken)
+    /// <summary>Replaces the UIDL listing's lines (hostile listings); null lines = "-ERR" (no UIDL).</summary>
+    public Func<IReadOnlyList<string>?>? UidlLines { get; set; }
+
+    /// <summary>Replaces the LIST listing's lines.</summary>
+    public Func<IReadOnlyList<string>>? ListLines { get; set; }
+
+    public Func<Exception?>? QuitFailure { get; set; }
+
+    public Task<IReadOnlyList<string>> ListRawAsync(string command, CancellationToken cancellationToken)
     {
-        Journal.Add("UIDL");
-        return Task.FromResult<IReadOnlyList<string>>(_mailbox.Messages.Select(m => m.Uidl).ToList());
+        Journal.Add(command);
+        if (command == "UIDL")
+        {
+            IReadOnlyList<string>? lines = UidlLines is null ? _mailbox.Messages.Select((m, i) => $"{i + 1} {m.Uidl}").ToList() : UidlLines();
+            return lines is null
+                ? Task.FromException<IReadOnlyList<string>>(new Pop3CommandException(SmartPopErrorCodes.UidlNotSupported, "no UIDL", command: "UIDL", serverReply: "-ERR Unknown command: UIDL"))
+                : Task.FromResult(lines);
+        }
+
+        return Task.FromResult(ListLines?.Invoke() ?? _mailbox.Messages.Select((m, i) => $"{i + 1} {m.ListSize ?? m.Body.Length}").ToList());
     }
 
-    public Task<IReadOnlyList<long>> GetSizesAsync(CancellationToken cancellationToken)
+    public Task SendRetrAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
-        Journal.Add("LIST");
-        return Task.FromResult<IReadOnlyList<long>>(_mailbox.Messages.Select(m => m.ListSize ?? m.Body.Length).ToList());
+        Journal.Add(indexes.Count == 1 ? $"RETR {indexes[0] + 1}" : "PIPELINE " + string.Join(',', indexes.Select(i => i + 1)));
+        return Task.CompletedTask;
     }
 
-    public Task<Stream> GetHeadersAsync(int index, CancellationToken cancellationToken) => throw new NotSupportedException();
-
-    public Task<Stream> RetrieveAsync(int index, CancellationToken cancellationToken)
+    public Task<RetrStream> ReadRetrAsync(int index, long maxBytes, CancellationToken cancellationToken)
     {
-        Journal.Add($"RETR {index + 1}");
         if (RetrieveFailure?.Invoke(index) is { } ex)
         {
-            return Task.FromException<Stream>(ex);
+            return Task.FromException<RetrStream>(ex);
         }
 
-        return Task.FromResult<Stream>(new MemoryStream(_mailbox.Messages[index].Body));
+        return Task.FromResult(new RetrStream(new Pop3Reader(new MemoryStream(Wire(_mailbox.Messages[index].Body))), maxBytes, cancellationToken));
     }
 
-    public async Task<IReadOnlyList<Stream>> RetrieveManyAsync(IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    /// <summary>The RETR body on the wire: CRLF-terminated, dot-stuffed, with the terminating dot line.</summary>
+    public static byte[] Wire(byte[] body)
     {
-        Journal.Add("PIPELINE " + string.Join(',', indexes.Select(i => i + 1)));
-        var list = new List<Stream>();
-        foreach (int i in indexes)
+        var wire = new List<byte>(body.Length + 8);
+        bool lineStart = true;
+        foreach (byte b in body)
         {
-            list.Add(await RetrieveAsync(i, cancellationToken));
+            if (lineStart && b == (byte)'.')
+            {
+                wire.Add((byte)'.');
+            }
+
+            wire.Add(b);
+            lineStart = b == (byte)'\n';
         }
 
-        return list;
+        if (!lineStart)
+        {
+            wire.AddRange("\r\n"u8.ToArray());
+        }
+
+        wire.AddRange(".\r\n"u8.ToArray());
+        return [.. wire];
     }
 
     public Task DeleteAsync(int index, CancellationToken cancellationToken)
@@ -97,6 +125,11 @@ internal sealed class FakePop3Connection : IPop3Connection
     public Task QuitAsync(CancellationToken cancellationToken)
     {
         Journal.Add("QUIT");
+        if (QuitFailure?.Invoke() is { } failure)
+        {
+            return Task.FromException(failure);
+        }
+
         Quit = true;
         _mailbox.Commit(Deleted);
         return Task.CompletedTask;

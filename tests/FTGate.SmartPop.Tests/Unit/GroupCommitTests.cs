@@ -82,7 +82,7 @@ public sealed class GroupCommitTests
 
         Assert.Equal(2, result.Delivered);
         Assert.Equal("u2", Assert.Single(result.Failures).Uidl);
-        Assert.Equal(["u1", "u3"], (await store.GetSeenAsync("acct", TestContext.Current.CancellationToken)).Keys.Order());
+        Assert.Equal(["u1", "u3"], (await store.GetSeenAsync("acct", TestContext.Current.CancellationToken)).Keys.Where(k => !k.Contains('\n', StringComparison.Ordinal)).Order());
         Assert.Equal(["u2"], mailbox.Messages.Select(m => m.Uidl));
     }
 
@@ -287,7 +287,7 @@ public sealed class GroupCommitTests
     }
 
     [Fact]
-    public async Task FileUidlStore_MarkSeenMany_OneAppend_KeepsFirstSeen_AndRefusesABadUidlWithoutWritingAny()
+    public async Task FileUidlStore_MarkSeenMany_OneAppend_KeepsFirstSeen_AndStoresAnyUidlEscaped()
     {
         string dir = Path.Combine(Path.GetTempPath(), "sp-uidl-" + Guid.NewGuid().ToString("N"));
         CancellationToken ct = TestContext.Current.CancellationToken;
@@ -297,15 +297,16 @@ public sealed class GroupCommitTests
             {
                 await store.MarkSeenAsync("acct", "u1", T, ct);
                 await store.MarkSeenAsync("acct", ["u1", "u2", "u3", "u2"], T.AddDays(1), ct);
-                await Assert.ThrowsAsync<ArgumentException>(() => store.MarkSeenAsync("acct", ["u4", "bad uidl"], T, ct));
+                await store.MarkSeenAsync("acct", ["u4", "bad uidl", "ctl\u0001\r%x\u00ff", "key\nwith-lf"], T, ct);
                 string[] lines = (await File.ReadAllLinesAsync(store.GetFilePath("acct"), ct)).Where(l => !l.StartsWith('#')).ToArray();
-                Assert.Equal(3, lines.Length);
+                Assert.Equal(7, lines.Length);
+                Assert.All(lines, l => Assert.True(l.All(c => c is >= ' ' and <= '~'), l));
             }
 
             using (var store = new FileUidlStore(dir))
             {
                 IReadOnlyDictionary<string, DateTimeOffset> seen = await store.GetSeenAsync("acct", ct);
-                Assert.Equal(["u1", "u2", "u3"], seen.Keys.Order());
+                Assert.Equal(["bad uidl", "ctl\u0001\r%x\u00ff", "key\nwith-lf", "u1", "u2", "u3", "u4"], seen.Keys.Order(StringComparer.Ordinal));
                 Assert.Equal(T, seen["u1"]);
                 Assert.Equal(T.AddDays(1), seen["u3"]);
             }
@@ -382,7 +383,7 @@ public sealed class GroupCommitTests
 
         public Task MarkSeenAsync(string accountName, IReadOnlyCollection<string> uidls, DateTimeOffset firstSeen, CancellationToken cancellationToken = default)
         {
-            events.Add("seen " + string.Join(' ', uidls));
+            events.Add("seen " + string.Join(' ', uidls.Where(u => !u.Contains('\n', StringComparison.Ordinal))));
             events.Add("journal " + journal());
             return _inner.MarkSeenAsync(accountName, uidls, firstSeen, cancellationToken);
         }

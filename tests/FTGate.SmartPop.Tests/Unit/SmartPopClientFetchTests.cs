@@ -40,7 +40,7 @@ public sealed class SmartPopClientFetchTests
         Assert.Equal(0, result.Deleted);
         Assert.DoesNotContain(connection.Journal, j => j.StartsWith("DELE", StringComparison.Ordinal));
         Assert.Equal("QUIT", connection.Journal[^2]);
-        Assert.Equal(["u1", "u2", "u3"], (await store.GetSeenAsync("acct")).Keys.Order());
+        Assert.Equal(["u1", "u2", "u3"], (await store.GetSeenAsync("acct")).Keys.Where(k => !k.Contains('\n', StringComparison.Ordinal)).Order());
 
         FetchResult second = await client.FetchAsync(TestAccounts.OAuth(), sink);
         Assert.Equal(0, second.New);
@@ -83,7 +83,7 @@ public sealed class SmartPopClientFetchTests
         var trackingStore = new Mock<IUidlStore>(MockBehavior.Strict);
         trackingStore.Setup(s => s.PruneAsync("acct", It.IsAny<IReadOnlyCollection<string>>(), It.IsAny<CancellationToken>())).ReturnsAsync(0);
         trackingStore.Setup(s => s.GetSeenAsync("acct", It.IsAny<CancellationToken>())).ReturnsAsync(new Dictionary<string, DateTimeOffset>());
-        trackingStore.Setup(s => s.MarkSeenAsync("acct", It.Is<IReadOnlyCollection<string>>(u => u.SequenceEqual(new[] { "u1" })), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
+        trackingStore.Setup(s => s.MarkSeenAsync("acct", It.Is<IReadOnlyCollection<string>>(u => u.First() == "u1" && u.Count == 2), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
             .Callback(() => order.Add("seen:" + string.Join(' ', connection.Journal)))
             .Returns(Task.CompletedTask);
         SmartPopClient client = TestAccounts.Client(registry.Object, trackingStore.Object, new FakeFactory(() => connection));
@@ -237,34 +237,36 @@ public sealed class SmartPopClientFetchTests
     }
 
     [Fact]
-    public async Task FetchAsync_ConnectionDropsDuringRetr_ReportsErrorKeepsEarlierDeliveriesAndSendsNoQuit()
+    public async Task FetchAsync_ConnectionDropsDuringRetr_FailsThatMessage_TheRestOnANewConnection_RetriedNextPoll()
     {
-        var mailbox = new FakeMailbox().Add("u1", "one").Add("u2", "two");
+        var mailbox = new FakeMailbox().Add("u1", "one").Add("u2", "two").Add("u3", "three");
         var store = new InMemoryUidlStore();
         var (_, registry) = TestAccounts.Provider();
-        var connection = new FakePop3Connection(mailbox)
+        bool broken = true;
+        var factory = new FakeFactory(() => new FakePop3Connection(mailbox)
         {
-            RetrieveFailure = i => i == 1 ? new Pop3ConnectionException(SmartPopErrorCodes.ConnectionLost, "connection reset") : null,
-        };
-        SmartPopClient client = TestAccounts.Client(registry.Object, store, new FakeFactory(() => connection));
-
-        FetchResult result = await client.FetchAsync(TestAccounts.OAuth(a => a.LeaveOnServer = false), new RecordingSink());
-
-        Assert.False(result.Completed);
-        Assert.Equal(SmartPopErrorCodes.ConnectionLost, result.Error?.ErrorCode);
-        Assert.Equal(1, result.Delivered);
-        Assert.Equal(0, result.Deleted);
-        Assert.DoesNotContain("QUIT", connection.Journal);
-        Assert.Equal(["u1", "u2"], mailbox.Messages.Select(m => m.Uidl));
-        Assert.Equal(["u1"], (await store.GetSeenAsync("acct")).Keys);
-
-        // Next poll: u1 is seen (and deleted now), u2 is delivered.
-        var next = new FakePop3Connection(mailbox);
+            RetrieveFailure = i => i == 1 && broken ? new Pop3ConnectionException(SmartPopErrorCodes.ConnectionLost, "connection reset") : null,
+        });
+        SmartPopClient client = TestAccounts.Client(registry.Object, store, factory);
         var sink = new RecordingSink();
-        FetchResult again = await TestAccounts.Client(registry.Object, store, new FakeFactory(() => next)).FetchAsync(TestAccounts.OAuth(a => a.LeaveOnServer = false), sink);
-        Assert.Equal(["u2"], sink.Delivered.Select(d => d.Uidl));
-        Assert.Equal(2, again.Deleted);
+
+        FetchResult result = await client.FetchAsync(TestAccounts.OAuth(a => a.LeaveOnServer = false), sink);
+
+        Assert.Equal(2, factory.Created.Count); // the broken session is dropped without QUIT; a new one delivers the rest
+        Assert.DoesNotContain("QUIT", ((FakePop3Connection)factory.Created[0]).Journal);
+        Assert.Equal(["u1", "u3"], sink.Delivered.Select(d => d.Uidl));
+        MessageFailure failure = Assert.Single(result.Failures);
+        Assert.Equal((SmartPopErrorCodes.TransferBroken, 2, "u2"), (failure.ErrorCode, failure.MessageNumber, failure.Uidl));
+        Assert.Equal(2, result.Deleted); // u1 and u3, deleted by the second session
+        Assert.Equal(["u2"], mailbox.Messages.Select(m => m.Uidl));
+
+        // Next poll: u2 is delivered.
+        broken = false;
+        FetchResult again = await client.FetchAsync(TestAccounts.OAuth(a => a.LeaveOnServer = false), sink);
+        Assert.Equal(["u1", "u3", "u2"], sink.Delivered.Select(d => d.Uidl));
+        Assert.Equal(1, again.Deleted);
         Assert.Empty(mailbox.Messages);
+        Assert.Empty(again.Failures);
     }
 
     [Fact]
@@ -285,14 +287,13 @@ public sealed class SmartPopClientFetchTests
     }
 
     [Fact]
-    public async Task FetchAsync_DownloadsTheNextBatchWhileDeliveringAndSendsDelesBeforeQuit()
+    public async Task FetchAsync_Pipelined_DelesAfterTheDownloadsBeforeQuit()
     {
         var mailbox = new FakeMailbox().Add("s1", "a").Add("s2", "b").Add("big", new string('x', 300_000)).Add("s3", "c");
         var (_, registry) = TestAccounts.Provider();
         var connection = new FakePop3Connection(mailbox);
         connection.Server = connection.Server with { SupportsPipelining = true };
-        var journalAtDelivery = new Dictionary<string, List<string>>();
-        var sink = new RecordingSink { Failure = m => { journalAtDelivery[m.Uidl] = [.. connection.Journal]; return null; } };
+        var sink = new RecordingSink();
         SmartPopClient client = TestAccounts.Client(registry.Object, new InMemoryUidlStore(), new FakeFactory(() => connection));
 
         FetchResult result = await client.FetchAsync(TestAccounts.OAuth(a => a.LeaveOnServer = false), sink);
@@ -300,12 +301,11 @@ public sealed class SmartPopClientFetchTests
         Assert.True(result.Completed);
         Assert.Equal(4, result.Delivered);
         Assert.Equal(4, result.Deleted);
-        Assert.Contains("RETR 3", journalAtDelivery["s1"]); // the next batch was on its way while the first was delivered
-        Assert.DoesNotContain(journalAtDelivery["s1"], j => j.StartsWith("DELE", StringComparison.Ordinal));
-        int lastRetr = connection.Journal.FindLastIndex(j => j.StartsWith("RETR", StringComparison.Ordinal));
+        int lastRetr = connection.Journal.FindLastIndex(j => j.StartsWith("RETR", StringComparison.Ordinal) || j.StartsWith("PIPELINE", StringComparison.Ordinal));
         int firstDele = connection.Journal.FindIndex(j => j.StartsWith("DELE", StringComparison.Ordinal));
         Assert.True(lastRetr < firstDele && firstDele < connection.Journal.IndexOf("QUIT"), string.Join(" | ", connection.Journal));
         Assert.Equal(["s1", "s2", "big", "s3"], sink.Delivered.Select(d => d.Uidl));
+        Assert.Equal(["a\r\n", "b\r\n", new string('x', 300_000) + "\r\n", "c\r\n"], sink.Delivered.Select(d => d.Body));
         Assert.Empty(mailbox.Messages);
     }
 

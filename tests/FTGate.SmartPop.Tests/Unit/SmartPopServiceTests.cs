@@ -9,8 +9,11 @@ namespace FTGate.SmartPop.Tests.Unit;
 /// <summary>The hosted poller: bounded concurrency, per-host limits, pause on re-authorization, back-off, graceful stop.</summary>
 public sealed class SmartPopServiceTests
 {
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
+    private readonly Signal _changes = new();
+    private readonly SignallingClock _time;
     private readonly Mock<IMessageSink> _sink = new(MockBehavior.Strict);
+
+    public SmartPopServiceTests() => _time = new SignallingClock(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero), _changes);
 
     private static SmartPopAccount Account(string name, string host = "pop.example.test") =>
         new() { Name = name, Host = host, UserName = "alice@example.test", AuthProvider = "prov", PollInterval = TimeSpan.FromMinutes(5) };
@@ -18,16 +21,31 @@ public sealed class SmartPopServiceTests
     private static FetchResult Ok(string name) => new() { AccountName = name, Completed = true };
 
     private SmartPopService Service(ISmartPopClient client, IReadOnlyList<SmartPopAccount> accounts, IAuthProviderRegistry? registry = null, SmartPopOptions? options = null) =>
-        new(client, new Accounts(accounts), _sink.Object, registry ?? Mock.Of<IAuthProviderRegistry>(), Options.Create(options ?? new SmartPopOptions()), _time);
+        new(client, new Accounts(accounts, _changes), _sink.Object, registry ?? Mock.Of<IAuthProviderRegistry>(), Options.Create(options ?? new SmartPopOptions()), _time);
 
-    private static async Task WaitUntilAsync(Func<bool> condition, Func<string>? describe = null)
+    /// <summary>
+    /// Waits for a state of the poller, re-checked on every signal: a poll loop's turn begins with reading its account and
+    /// ends by arming its next timer, and the fake clients signal their calls. Nothing polls; 5 s bound a hang.
+    /// </summary>
+    private async Task WaitUntilAsync(Func<bool> condition, Func<string>? describe = null)
     {
-        for (int i = 0; i < 500 && !condition(); i++)
+        while (true)
         {
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
+            Task changed = _changes.Next;
+            if (condition())
+            {
+                return;
+            }
 
-        Assert.True(condition(), "condition not reached in 5 s " + describe?.Invoke());
+            try
+            {
+                await changed.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail("condition not reached in 5 s " + describe?.Invoke());
+            }
+        }
     }
 
     [Theory]
@@ -46,6 +64,7 @@ public sealed class SmartPopServiceTests
                 int now = Interlocked.Increment(ref running);
                 InterlockedMax(ref peak, now);
                 Interlocked.Increment(ref started);
+                _changes.Notify();
                 await gate.Task;
                 Interlocked.Decrement(ref running);
                 return Ok(a.Name);
@@ -55,8 +74,11 @@ public sealed class SmartPopServiceTests
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await WaitUntilAsync(() => Volatile.Read(ref started) == expectedPeak);
-        await Task.Delay(100, TestContext.Current.CancellationToken);
+
+        // Every loop has begun its turn (it reads its account, then waits for a slot or for the gate): none may fetch more.
+        await WaitUntilAsync(() => _changes.AccountReads >= accounts.Length);
         Assert.Equal(expectedPeak, Volatile.Read(ref peak));
+        Assert.Equal(expectedPeak, Volatile.Read(ref started));
         gate.SetResult();
         await WaitUntilAsync(() => Volatile.Read(ref started) == 10);
         await service.StopAsync(TestContext.Current.CancellationToken);
@@ -71,7 +93,7 @@ public sealed class SmartPopServiceTests
         int fetches = 0;
         var client = new Mock<ISmartPopClient>(MockBehavior.Strict);
         client.Setup(c => c.FetchAsync(It.IsAny<SmartPopAccount>(), _sink.Object, null, It.IsAny<CancellationToken>()))
-            .Returns(() => Interlocked.Increment(ref fetches) == 1
+            .Returns(() => Notify(Interlocked.Increment(ref fetches)) == 1
                 ? Task.FromException<FetchResult>(new ReauthorizationRequiredException(FTGateErrorCodes.ReauthorizationRequired, "Token has been expired or revoked.", "Run Authorize Now again.", "prov", "alice@example.test", "invalid_grant"))
                 : Task.FromResult(Ok("a")));
         AuthorizationStatus status = new("prov", "alice@example.test", AuthorizationState.ReauthorizationRequired);
@@ -83,13 +105,14 @@ public sealed class SmartPopServiceTests
         SmartPopService service = Service(client.Object, [Account("a")], registry.Object);
 
         await service.StartAsync(TestContext.Current.CancellationToken);
-        await WaitUntilAsync(() => service.GetStatus()[0].State == SmartPopAccountState.Paused);
+        await WaitUntilAsync(() => _time.TimersCreated >= 1); // the first turn is over: its next one is armed
+        Assert.Equal(SmartPopAccountState.Paused, service.GetStatus()[0].State);
         Assert.Equal(FTGateErrorCodes.ReauthorizationRequired, service.GetStatus()[0].LastErrorCode);
         Assert.Contains("Run Authorize Now again.", service.GetStatus()[0].LastError, StringComparison.Ordinal);
 
         // Still not authorized at the next interval: no fetch.
         _time.Advance(TimeSpan.FromMinutes(5));
-        await Task.Delay(100, TestContext.Current.CancellationToken);
+        await WaitUntilAsync(() => _time.TimersCreated >= 2); // the second turn checked the status and armed the third
         Assert.Equal(1, Volatile.Read(ref fetches));
         Assert.Equal(SmartPopAccountState.Paused, service.GetStatus()[0].State);
 
@@ -137,6 +160,8 @@ public sealed class SmartPopServiceTests
     public async Task StopAsync_DuringAFetch_CancelsItAndWaitsForItToFinish()
     {
         var entered = new TaskCompletionSource();
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         bool sawCancellation = false;
         bool finished = false;
         var client = new Mock<ISmartPopClient>(MockBehavior.Strict);
@@ -151,7 +176,8 @@ public sealed class SmartPopServiceTests
                 catch (OperationCanceledException)
                 {
                     sawCancellation = true;
-                    await Task.Delay(50, CancellationToken.None); // finishing the current message and QUIT
+                    cancelled.SetResult();
+                    await finish.Task; // finishing the current message and QUIT, until the test lets it end
                     finished = true;
                     throw;
                 }
@@ -162,24 +188,28 @@ public sealed class SmartPopServiceTests
 
         await service.StartAsync(TestContext.Current.CancellationToken);
         await entered.Task.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
-        await service.StopAsync(TestContext.Current.CancellationToken);
+        Task stopping = service.StopAsync(TestContext.Current.CancellationToken);
+        await cancelled.Task.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        Assert.False(stopping.IsCompleted); // StopAsync waits for the fetch to finish
+        finish.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
 
         Assert.True(sawCancellation);
         Assert.True(finished);
     }
 
     [Fact]
-    public async Task StartAsync_DisabledAccount_IsNeverFetched()
+    public async Task PollLoop_DisabledAccount_IsNeverFetched()
     {
         var client = new Mock<ISmartPopClient>(MockBehavior.Strict);
         SmartPopAccount disabled = Account("off");
         disabled.Enabled = false;
         SmartPopService service = Service(client.Object, [disabled]);
 
-        await service.StartAsync(TestContext.Current.CancellationToken);
-        await WaitUntilAsync(() => service.GetStatus()[0].State == SmartPopAccountState.Disabled);
-        await service.StopAsync(TestContext.Current.CancellationToken);
+        // The account's loop (what StartAsync runs for it) ends at once for a disabled account.
+        await service.PollLoopAsync("off", TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
 
+        Assert.Equal(SmartPopAccountState.Disabled, service.GetStatus()[0].State);
         client.VerifyNoOtherCalls();
     }
 
@@ -191,11 +221,78 @@ public sealed class SmartPopServiceTests
         }
     }
 
-    private sealed class Accounts(IReadOnlyList<SmartPopAccount> accounts) : ISmartPopAccounts
+    private int Notify(int value)
+    {
+        _changes.Notify();
+        return value;
+    }
+
+    /// <summary>A signal completed by each change the test waits for (a new task after each).</summary>
+    private sealed class Signal
+    {
+        private readonly object _gate = new();
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _accountReads;
+
+        /// <summary>Completes at the next change; take it before checking the condition, so no change is missed.</summary>
+        public Task Next
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _next.Task;
+                }
+            }
+        }
+
+        /// <summary>How many times a poll loop has read its account (once at the start of each turn).</summary>
+        public int AccountReads => Volatile.Read(ref _accountReads);
+
+        public void AccountRead()
+        {
+            Interlocked.Increment(ref _accountReads);
+            Notify();
+        }
+
+        public void Notify()
+        {
+            TaskCompletionSource next;
+            lock (_gate)
+            {
+                next = _next;
+                _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            next.TrySetResult();
+        }
+    }
+
+    /// <summary>The fake clock, signalling every timer the poller arms (a poll loop arms one at the end of each turn).</summary>
+    private sealed class SignallingClock(DateTimeOffset start, Signal changes) : FakeTimeProvider(start)
+    {
+        private int _timers;
+
+        public int TimersCreated => Volatile.Read(ref _timers);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            ITimer timer = base.CreateTimer(callback, state, dueTime, period);
+            Interlocked.Increment(ref _timers);
+            changes.Notify();
+            return timer;
+        }
+    }
+
+    private sealed class Accounts(IReadOnlyList<SmartPopAccount> accounts, Signal changes) : ISmartPopAccounts
     {
         public IReadOnlyList<string> Names { get; } = accounts.Select(a => a.Name).ToList();
 
-        public SmartPopAccount Get(string name) => accounts.Single(a => a.Name == name);
+        public SmartPopAccount Get(string name)
+        {
+            changes.AccountRead();
+            return accounts.Single(a => a.Name == name);
+        }
 
         public bool TryGet(string name, [NotNullWhen(true)] out SmartPopAccount? account)
         {

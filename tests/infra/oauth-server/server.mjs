@@ -531,6 +531,20 @@ async function handleTest(req, res, url) {
     }
     return sendJson(res, 200, { expired });
   }
+  if (route === '/_test/expire-refresh-tokens') {
+    // Expires refresh tokens (optionally of one user) now: the next refresh_token grant answers invalid_grant,
+    // as when a refresh token outlives its lifetime (without waiting for a short TTL to run out).
+    const user = p.user ? String(p.user).toLowerCase() : undefined;
+    let expired = 0;
+    for (const [key, e] of store) {
+      if (!key.startsWith('RefreshToken:')) continue;
+      if (user && String(e.payload.accountId || '').toLowerCase() !== user) continue;
+      e.payload.exp = nowSec() - 1;
+      e.expiresAt = Date.now() - 1;
+      expired += 1;
+    }
+    return sendJson(res, 200, { expired });
+  }
   if (route === '/_test/config') {
     if (p.accessTokenTTL !== undefined) settings.accessTokenTTL = Number(p.accessTokenTTL);
     if (p.refreshTokenTTL !== undefined) settings.refreshTokenTTL = Number(p.refreshTokenTTL);
