@@ -49,7 +49,7 @@ public sealed class AccessToken
 
     /// <summary>Returns a copy of this token marked as served from a cache.</summary>
     /// <returns>The cached copy.</returns>
-    public AccessToken AsCached() => FromCache ? this : new AccessToken(Value, ExpiresOn, UserName, Scopes, fromCache: true);
+    internal AccessToken AsCached() => FromCache ? this : new AccessToken(Value, ExpiresOn, UserName, Scopes, fromCache: true);
 
     /// <summary>A short, non-reversible fingerprint of the token value, for correlating log lines.</summary>
     public string Fingerprint

@@ -98,7 +98,7 @@ public sealed class ReauthorizationRequiredException : AuthorizationException
     public string UserName { get; }
 }
 
-/// <summary>The provider is throttling or temporarily unavailable. The stored grant is intact; try again later.</summary>
+/// <summary>The provider is throttling, unreachable or temporarily unavailable. The stored grant is intact; try again later.</summary>
 public sealed class TransientAuthorizationException : AuthorizationException
 {
     /// <summary>Creates the exception.</summary>
@@ -115,13 +115,16 @@ public sealed class TransientAuthorizationException : AuthorizationException
         string? error = null,
         string? errorDescription = null,
         Exception? innerException = null)
-        : base(FTGateErrorCodes.ProviderUnavailable, message, "Nothing to change: the SDK retries later. If it persists, check the provider's service status.", providerName, error, errorDescription, innerException)
+        : base(FTGateErrorCodes.ProviderUnavailable, message, TransientRemedy, providerName, error, errorDescription, innerException)
     {
         RetryAfter = retryAfter;
     }
 
     /// <summary>How long the provider asked to wait, when it said (HTTP <c>Retry-After</c>).</summary>
     public TimeSpan? RetryAfter { get; }
+
+    private const string TransientRemedy =
+        "The stored authorization is unaffected. Try again later (not before RetryAfter when the provider gave one); if it persists, check the provider's service status and this server's network path to it (DNS, proxy settings such as HTTPS_PROXY, firewall).";
 }
 
 /// <summary>No provider of the requested name is configured.</summary>

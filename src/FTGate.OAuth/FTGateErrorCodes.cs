@@ -86,4 +86,10 @@ public static class FTGateErrorCodes
 
     /// <summary>The callback's <c>iss</c> parameter (RFC 9207) names another authorization server (mix-up attack or misconfiguration).</summary>
     public const string IssuerMismatch = "issuer_mismatch";
+
+    /// <summary>Microsoft found no tenant for the configured TenantId in the configured cloud (AADSTS90002).</summary>
+    public const string TenantNotFound = "tenant_not_found";
+
+    /// <summary>The stored grant was issued for another client id, endpoint or tenant than configured now; it is not used.</summary>
+    public const string GrantBindingChanged = "grant_binding_changed";
 }

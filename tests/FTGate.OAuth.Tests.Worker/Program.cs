@@ -1,11 +1,23 @@
-// Usage: FTGate.OAuth.Tests.Worker <store-directory> <key> <increments>
-// Increments a little-endian int32 counter stored under <key> in a FileTokenStore, retrying on concurrency conflicts.
+// A second process for the OAuth tests' cross-process checks.
+//   worker <store-directory> <key> <increments>
+//     increments a little-endian int32 counter stored under <key> in a FileTokenStore, retrying on concurrency conflicts.
+//   worker refresh <store-directory> <token-endpoint> <client-id> <user> <go-file>
+//     waits until <go-file> exists (so every worker starts together; it prints "ready" first), then asks a generic OAuth2 provider over the
+//     FileTokenStore for an access token and prints "token <sha256-prefix>" (or "error <code> <message>").
 using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
 using FTGate.OAuth;
+using Microsoft.Extensions.Options;
+
+if (args.Length == 6 && args[0] == "refresh")
+{
+    return await RefreshAsync(args[1], args[2], args[3], args[4], args[5]);
+}
 
 if (args.Length != 3)
 {
-    Console.Error.WriteLine("usage: worker <store-directory> <key> <increments>");
+    Console.Error.WriteLine("usage: worker <store-directory> <key> <increments> | worker refresh <store> <token-endpoint> <client-id> <user> <go-file>");
     return 2;
 }
 
@@ -27,3 +39,39 @@ for (int i = 0; i < increments; i++)
 
 Console.WriteLine("done");
 return 0;
+
+static async Task<int> RefreshAsync(string directory, string tokenEndpoint, string clientId, string user, string goFile)
+{
+    var options = new OAuth2AuthOptions { TokenEndpoint = tokenEndpoint, ClientId = clientId, UserName = user, AllowInsecureHttp = true };
+    var provider = new OAuth2AuthProvider("shared", new FixedOptions(options), new FileTokenStore(directory), TimeProvider.System);
+    Console.WriteLine("ready");
+    using (var watcher = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+    {
+        // The test creates the go-file once every worker has started; polling a file is the simplest cross-process barrier.
+        while (!File.Exists(goFile))
+        {
+            await Task.Delay(5, watcher.Token);
+        }
+    }
+
+    try
+    {
+        AccessToken token = await provider.GetAccessTokenAsync(user);
+        Console.WriteLine("token " + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token.Value)))[..16]);
+        return 0;
+    }
+    catch (FTGateException ex)
+    {
+        Console.WriteLine($"error {ex.ErrorCode} {ex.Message}");
+        return 1;
+    }
+}
+
+internal sealed class FixedOptions(OAuth2AuthOptions options) : IOptionsMonitor<OAuth2AuthOptions>
+{
+    public OAuth2AuthOptions CurrentValue => options;
+
+    public OAuth2AuthOptions Get(string? name) => options;
+
+    public IDisposable? OnChange(Action<OAuth2AuthOptions, string?> listener) => null;
+}

@@ -21,9 +21,6 @@ public sealed class MemberLengthTests
     /// </summary>
     private static readonly Dictionary<string, string> s_stillBeingSplit = new(StringComparer.Ordinal)
     {
-        ["src/FTGate.SmartPop/SmartPopClient.cs: SmartPopClient.FetchAsync"] = "issue 14: the fetch session split",
-        ["src/FTGate.SmartPop/Internal/MailKitPop3Connection.cs: MailKitPop3Connection.ConnectAsync"] = "issue 14",
-        ["src/FTGate.SmartPop/SmartPopService.cs: SmartPopService.PollLoopAsync"] = "issue 15: the poller with leases",
         ["src/FTGate.OAuth/Providers/GoogleAuthProvider.cs: GoogleAuthProvider.CompleteAuthorizationAsync"] = "issue 18 item 1: one grant flow",
         ["src/FTGate.OAuth/Options/AuthProviderOptionsValidators.cs: MicrosoftAuthOptionsValidator.ValidateCore"] = "issue 18 item 4 (the provider branch owns the file)",
         ["src/FTGate.OAuth/Providers/Microsoft/MicrosoftErrors.cs: MicrosoftErrors.FromOAuthError"] = "issue 18 item 4 (the provider branch owns the file)",

@@ -76,10 +76,10 @@ internal static class RunCommand
             host.Services.GetRequiredService<IOptions<SmartPopOptions>>().Value,
             host.Services.GetRequiredService<TimeProvider>());
 
-        List<string> enabled = accounts.Names.Where(n => accounts.Get(n).Enabled).ToList();
         // Accounts the CLI left out (password variable not set, settings changed since their secrets were bound) are named,
         // and the others run: one bad account does not stop the daemon.
         BlockedItems? blocked = host.Services.GetService<BlockedItems>();
+        List<string> enabled = accounts.Names.Where(n => blocked?.Accounts.ContainsKey(n) != true && accounts.Get(n).Enabled).ToList();
         foreach ((string account, string reason) in blocked?.Accounts ?? [])
         {
             context.Console.Error.WriteLine($"warning: account '{account}' is not collected: {reason}");

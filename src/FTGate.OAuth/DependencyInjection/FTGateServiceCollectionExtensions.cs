@@ -109,7 +109,16 @@ public static class FTGateServiceCollectionExtensions
     {
         services.AddOptions();
         services.TryAddSingleton(TimeProvider.System);
+
+        // The one HTTP seam: providers take the named clients "FTGate.OAuth.<provider>" from IHttpClientFactory.
+        if (!services.Any(d => d.ServiceType == typeof(IHttpClientFactory)))
+        {
+            services.AddHttpClient();
+        }
         services.TryAddSingleton<ITokenStore, InMemoryTokenStore>();
+
+        // The lock that fits the store in use (the file store's lock files, otherwise in-process); a farm replaces it.
+        services.TryAddSingleton<IGrantLock>(sp => GrantLocks.For(sp.GetRequiredService<ITokenStore>()));
         services.TryAddSingleton<IAuthProviderRegistry, AuthProviderRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MicrosoftAuthOptions>, MicrosoftAuthOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GoogleAuthOptions>, GoogleAuthOptionsValidator>());

@@ -21,6 +21,9 @@ internal sealed class GoogleRetryAfterRecorder : Google.Apis.Http.IHttpClientFac
         _time = time;
     }
 
+    /// <summary>The timeout of the HTTP clients Google's flows use (reported as "timed out after N s").</summary>
+    public TimeSpan Timeout { get; private set; } = TimeSpan.FromSeconds(100);
+
     /// <summary>The Retry-After recorded in the current token operation, if any.</summary>
     public static TimeSpan? Current => s_current.Value?.Value;
 
@@ -31,6 +34,7 @@ internal sealed class GoogleRetryAfterRecorder : Google.Apis.Http.IHttpClientFac
     {
         ConfigurableHttpClient client = _inner.CreateHttpClient(args);
         client.MessageHandler.AddUnsuccessfulResponseHandler(this);
+        Timeout = client.Timeout;
         return client;
     }
 
@@ -39,7 +43,7 @@ internal sealed class GoogleRetryAfterRecorder : Google.Apis.Http.IHttpClientFac
         if (s_current.Value is { } box && args.Response.Headers.RetryAfter is { } retryAfter
             && args.Response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable)
         {
-            box.Value = retryAfter.Delta ?? (retryAfter.Date is { } date ? date - _time.GetUtcNow() : null);
+            box.Value = RetryAfterHeader.Read(retryAfter, _time.GetUtcNow());
         }
 
         return Task.FromResult(false);

@@ -87,4 +87,26 @@ internal static partial class ProviderLog
 
     [LoggerMessage(EventId = 1314, EventName = "OAuth2NoAccountClaim", Level = LogLevel.Warning, Message = "Provider '{Provider}': neither the id_token nor userinfo named the signed-in account, so it could not be checked against {UserName}.")]
     public static partial void OAuth2NoAccountClaim(ILogger logger, string provider, string userName);
+
+    // 1400s: the shared refresh-token grant flow (Google, generic OAuth2, Microsoft's public code redemption).
+    [LoggerMessage(EventId = 1400, EventName = "GrantRefreshed", Level = LogLevel.Debug, Message = "Provider '{Provider}': access token for {UserName} refreshed; valid until {ExpiresOn:u}; refresh token rotated: {Rotated}.")]
+    public static partial void GrantRefreshed(ILogger logger, string provider, string userName, DateTimeOffset expiresOn, bool rotated);
+
+    [LoggerMessage(EventId = 1401, EventName = "GrantRefreshedElsewhere", Level = LogLevel.Debug, Message = "Provider '{Provider}': the grant of {UserName} was refreshed by another holder of its lock meanwhile; its token (valid until {ExpiresOn:u}) is used without a request.")]
+    public static partial void GrantRefreshedElsewhere(ILogger logger, string provider, string userName, DateTimeOffset expiresOn);
+
+    [LoggerMessage(EventId = 1402, EventName = "GrantReauthorizationRequired", Level = LogLevel.Error, Message = "Provider '{Provider}': the authorization for {UserName} is no longer valid ({Error}); re-authorization needed. {Remedy}")]
+    public static partial void GrantReauthorizationRequired(ILogger logger, string provider, string userName, string error, string? remedy);
+
+    [LoggerMessage(EventId = 1403, EventName = "GrantTokenEndpointTransient", Level = LogLevel.Warning, Message = "Provider '{Provider}': the token endpoint is throttling, unreachable or unavailable ({Error}) for {UserName}; the stored refresh token is kept.")]
+    public static partial void GrantTokenEndpointTransient(ILogger logger, string provider, string userName, string error);
+
+    [LoggerMessage(EventId = 1404, EventName = "GrantTokenRequestFailed", Level = LogLevel.Error, Message = "Provider '{Provider}': the token endpoint refused the request for {UserName} ({Error}). {Remedy}")]
+    public static partial void GrantTokenRequestFailed(ILogger logger, string provider, string userName, string error, string? remedy);
+
+    [LoggerMessage(EventId = 1405, EventName = "GrantRetryAfterWindow", Level = LogLevel.Debug, Message = "Provider '{Provider}': no token request for {UserName} until {Until:u} (the endpoint's Retry-After).")]
+    public static partial void GrantRetryAfterWindow(ILogger logger, string provider, string userName, DateTimeOffset until);
+
+    [LoggerMessage(EventId = 1406, EventName = "GrantBindingChanged", Level = LogLevel.Warning, Message = "Provider '{Provider}': the stored grant of {UserName} was issued for another client, endpoint or tenant than configured now; it is not used and nothing is sent.")]
+    public static partial void GrantBindingChanged(ILogger logger, string provider, string userName);
 }

@@ -19,6 +19,9 @@ internal sealed class ProviderStatusRecord
     public string? Reason { get; set; }
 
     public string? Remedy { get; set; }
+
+    /// <summary>The <see cref="GrantBinding"/> of the grant kept beside this record (Microsoft's MSAL blob carries none of its own).</summary>
+    public string? Binding { get; set; }
 }
 
 /// <summary>Persists <see cref="ProviderStatusRecord"/>s in the <see cref="ITokenStore"/> (key <c>status/&lt;provider&gt;/&lt;user&gt;</c>).</summary>
@@ -33,8 +36,16 @@ internal sealed class ProviderStatusStore
 
     public async Task<ProviderStatusRecord?> GetAsync(string providerName, string userName, CancellationToken cancellationToken)
     {
-        TokenStoreEntry? entry = await _store.GetAsync(Key(providerName, userName), cancellationToken).ConfigureAwait(false);
-        return entry is null ? null : JsonSerializer.Deserialize<ProviderStatusRecord>(entry.Value.Span, s_json);
+        string key = Key(providerName, userName);
+        TokenStoreEntry? entry = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return entry is null ? null : JsonSerializer.Deserialize<ProviderStatusRecord>(entry.Value.Span, s_json);
+        }
+        catch (JsonException ex)
+        {
+            throw new TokenStoreCorruptedException(key, "the token store", "the status record is not valid JSON", ex);
+        }
     }
 
     public Task UpdateAsync(string providerName, string userName, Action<ProviderStatusRecord> update, CancellationToken cancellationToken) =>
@@ -42,13 +53,24 @@ internal sealed class ProviderStatusStore
             Key(providerName, userName),
             current =>
             {
-                ProviderStatusRecord record = current is null
-                    ? new ProviderStatusRecord()
-                    : JsonSerializer.Deserialize<ProviderStatusRecord>(current.Value.Span, s_json) ?? new ProviderStatusRecord();
+                ProviderStatusRecord record = current is null ? new ProviderStatusRecord() : ReadOrNew(current);
                 update(record);
                 return JsonSerializer.SerializeToUtf8Bytes(record, s_json);
             },
             cancellationToken: cancellationToken);
+
+    /// <summary>A status record that cannot be read is replaced by the update (it holds no secret and is rebuilt from the grant).</summary>
+    private static ProviderStatusRecord ReadOrNew(TokenStoreEntry entry)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<ProviderStatusRecord>(entry.Value.Span, s_json) ?? new ProviderStatusRecord();
+        }
+        catch (JsonException)
+        {
+            return new ProviderStatusRecord();
+        }
+    }
 
     public Task RemoveAsync(string providerName, string userName, CancellationToken cancellationToken) =>
         _store.RemoveAsync(Key(providerName, userName), cancellationToken: cancellationToken);

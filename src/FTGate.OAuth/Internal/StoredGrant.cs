@@ -28,6 +28,12 @@ internal sealed class StoredGrant
     public string? TokenType { get; set; }
 
     /// <summary>
+    /// The fingerprint of where the grant may be used (<see cref="GrantBinding"/>): provider, client id, endpoints, tenant.
+    /// A grant whose binding differs from the configuration is never used or sent anywhere.
+    /// </summary>
+    public string? Binding { get; set; }
+
+    /// <summary>
     /// The grant after a refresh. A rotated refresh token (a different one came back) replaces the old one and restarts its
     /// clock; otherwise the old refresh token is kept. <paramref name="scopes"/> <see langword="null"/> keeps the granted scopes.
     /// </summary>
@@ -44,6 +50,7 @@ internal sealed class StoredGrant
             AuthorizedOn = AuthorizedOn,
             Scopes = scopes is null ? Scopes : [.. scopes],
             TokenType = tokenType ?? TokenType,
+            Binding = Binding,
         };
     }
 
@@ -56,13 +63,24 @@ internal sealed class GrantStore
     private static readonly JsonSerializerOptions s_json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private readonly ITokenStore _store;
     private readonly string _providerName;
+    private readonly Func<string>? _binding;
 
-    public GrantStore(ITokenStore store, string providerName)
+    /// <param name="store">The token store.</param>
+    /// <param name="providerName">The provider.</param>
+    /// <param name="binding">The configuration's current <see cref="GrantBinding"/>; <see langword="null"/> reads and writes grants unchecked (tests, tools).</param>
+    public GrantStore(ITokenStore store, string providerName, Func<string>? binding = null)
     {
         _store = store;
         _providerName = providerName;
+        _binding = binding;
         Status = new ProviderStatusStore(store);
     }
+
+    /// <summary>True when the grant was issued for the configuration as it is now (always, without a binding).</summary>
+    public bool IsBound(StoredGrant grant) => _binding is null || string.Equals(grant.Binding, _binding(), StringComparison.Ordinal);
+
+    /// <summary>The grant exists but belongs to another client, endpoint or tenant: it is not used and nothing is sent.</summary>
+    public ReauthorizationRequiredException BindingChanged(string userName) => GrantBinding.Changed(_providerName, userName);
 
     public ProviderStatusStore Status { get; }
 
@@ -93,7 +111,7 @@ internal sealed class GrantStore
                 userName);
         }
 
-        return grant;
+        return IsBound(grant) ? grant : throw BindingChanged(userName);
     }
 
     /// <summary>The user has no grant (never authorized, or signed out).</summary>
@@ -109,6 +127,11 @@ internal sealed class GrantStore
     {
         ProviderStatusRecord? record = await Status.GetAsync(_providerName, userName, cancellationToken).ConfigureAwait(false);
         StoredGrant? grant = await GetAsync(userName, cancellationToken).ConfigureAwait(false);
+        if (grant is not null && !IsBound(grant))
+        {
+            return GrantBinding.ChangedStatus(_providerName, userName, grant.AuthorizedOn);
+        }
+
         AuthorizationStatus status = ProviderStatusStore.ToStatus(_providerName, userName, record, grant is not null);
         return grant is null || status.State != AuthorizationState.Authorized
             ? status
@@ -124,6 +147,7 @@ internal sealed class GrantStore
     /// <summary>Stores a grant from a fresh authorization, replacing whatever was there, and clears any "re-authorization needed" mark.</summary>
     public async Task SaveAuthorizationAsync(StoredGrant grant, CancellationToken cancellationToken)
     {
+        grant.Binding = _binding?.Invoke() ?? grant.Binding;
         byte[] bytes = JsonSerializer.SerializeToUtf8Bytes(grant, s_json);
         await _store.UpdateAsync(Key(grant.UserName), _ => bytes, cancellationToken: cancellationToken).ConfigureAwait(false);
         await Status.UpdateAsync(

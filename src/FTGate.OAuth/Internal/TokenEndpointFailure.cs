@@ -13,22 +13,53 @@ internal sealed class TokenEndpointFailure
 
     public TimeSpan? RetryAfter { get; init; }
 
-    /// <summary>The request never got an OAuth answer (DNS, connection refused, TLS, timeout).</summary>
+    /// <summary>The request never got an OAuth answer (DNS, connection refused, TLS).</summary>
     public bool Network { get; init; }
+
+    /// <summary>The request got no answer within the HTTP client's timeout (the value), or <see langword="null"/>.</summary>
+    public TimeSpan? TimedOutAfter { get; init; }
+
+    /// <summary>An answer came, but it is not a token response (not JSON, or no access token): a proxy or captive portal may have answered.</summary>
+    public bool InvalidResponse { get; init; }
 
     public Exception? Inner { get; init; }
 
     /// <summary>429, 5xx, <c>temporarily_unavailable</c>/<c>server_error</c> or a network failure: the grant is intact.</summary>
     public bool IsTransient =>
         Network
+        || TimedOutAfter is not null
+        || InvalidResponse
         || StatusCode is HttpStatusCode.TooManyRequests
         || (StatusCode is { } s && (int)s >= 500)
         || Error is "temporarily_unavailable" or "server_error" or "rate_limit_exceeded";
 
     public string Describe() =>
-        Error is null
-            ? (StatusCode is { } s ? $"HTTP {(int)s}" : Inner?.GetType().Name ?? "no response")
-            : ErrorDescription is null ? Error : $"{Error}: {ErrorDescription}";
+        TimedOutAfter is { } after ? FormattableString.Invariant($"timed out after {after.TotalSeconds:0} s without an answer")
+        : InvalidResponse ? $"HTTP {(StatusCode is { } code ? (int)code : 200)} with a body that is not a token response (a proxy, captive portal or truncated answer?)"
+        : Error is not null ? (ErrorDescription is null ? Error : $"{Error}: {ErrorDescription}")
+        : Network ? NetworkCause(Inner)
+        : StatusCode is { } s ? $"HTTP {(int)s}"
+        : "no response";
+
+    private static string NetworkCause(Exception? inner)
+    {
+        for (Exception? e = inner; e is not null; e = e.InnerException)
+        {
+            if (e is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } hre)
+            {
+                return hre.HttpRequestError switch
+                {
+                    HttpRequestError.NameResolutionError => "network error: the host name could not be resolved (DNS)",
+                    HttpRequestError.ConnectionError => "network error: the connection was refused or could not be made",
+                    HttpRequestError.SecureConnectionError => "network error: the TLS handshake failed (certificate or proxy interception?)",
+                    HttpRequestError.ProxyTunnelError => "network error: the proxy refused the tunnel",
+                    _ => "network error: " + hre.HttpRequestError,
+                };
+            }
+        }
+
+        return "network error: " + (inner?.GetType().Name ?? "no response");
+    }
 }
 
 /// <summary>The provider-specific sentences for the common OAuth errors.</summary>

@@ -64,6 +64,50 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
 {
     private static readonly string[] s_multiTenant = ["common", "organizations", "consumers"];
 
+    private static readonly string[] s_personalDomains = ["msn.com", "passport.com", "windowslive.com", "outlook.com", "hotmail.com", "live.com"];
+
+    /// <summary>Outlook.com addresses: msn.com, passport.com, windowslive.com and every outlook.*, hotmail.* and live.* domain (outlook.de, hotmail.co.uk, live.nl ...).</summary>
+    /// <summary>
+    /// A warning (not a failure: a personal account invited as a guest can sign in to a tenant) when a personal address is
+    /// configured with a specific tenant; <see langword="null"/> otherwise.
+    /// </summary>
+    internal static string? PersonalAccountWarning(MicrosoftAuthOptions options) =>
+        options.Mode == MicrosoftAuthMode.Delegated && options.UserName is { } user && IsPersonalMicrosoftAccount(user) && options.TenantId is { } tenantId
+            && !string.Equals(tenantId, "consumers", StringComparison.OrdinalIgnoreCase) && !string.Equals(tenantId, "common", StringComparison.OrdinalIgnoreCase)
+            ? $"UserName '{user}' is a personal Microsoft account (Outlook.com), but TenantId is '{tenantId}': personal accounts sign in with TenantId 'consumers' (personal accounts only) or 'common' (personal and work accounts) and an app registration whose 'Supported account types' include personal Microsoft accounts; a specific tenant works only if the account was invited to it as a guest."
+            : null;
+
+    internal static bool IsPersonalMicrosoftAccount(string userName)
+    {
+        int at = userName.LastIndexOf('@');
+        if (at < 0 || at == userName.Length - 1)
+        {
+            return false;
+        }
+
+        string domain = userName[(at + 1)..].Trim().ToLowerInvariant();
+        string first = domain.Split('.')[0];
+        return s_personalDomains.Contains(domain, StringComparer.Ordinal) || (domain.Contains('.', StringComparison.Ordinal) && first is "outlook" or "hotmail" or "live");
+    }
+
+    private static void ValidateAppOnly(MicrosoftAuthOptions options, Action<string> fail)
+    {
+        if (options.TenantId is { } tenant && s_multiTenant.Contains(tenant, StringComparer.OrdinalIgnoreCase))
+        {
+            fail($"TenantId '{tenant}' cannot be used with Mode AppOnly: client credentials need a specific tenant; use the Directory (tenant) ID GUID or a verified domain.");
+        }
+
+        if (string.IsNullOrEmpty(options.ClientSecret) && string.IsNullOrEmpty(options.CertificatePath))
+        {
+            fail("Mode AppOnly needs ClientSecret or CertificatePath: add a client secret or upload a certificate under 'Certificates & secrets' in Microsoft Entra.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Mailbox) && string.IsNullOrWhiteSpace(options.UserName))
+        {
+            fail("Mode AppOnly needs Mailbox (or UserName): the address of the mailbox the application reads.");
+        }
+    }
+
     protected override void ValidateCore(MicrosoftAuthOptions options, Action<string> fail)
     {
         if (string.IsNullOrWhiteSpace(options.ClientId))
@@ -93,20 +137,7 @@ internal sealed class MicrosoftAuthOptionsValidator : AuthProviderOptionsValidat
 
         if (options.Mode == MicrosoftAuthMode.AppOnly)
         {
-            if (options.TenantId is { } tenant && s_multiTenant.Contains(tenant, StringComparer.OrdinalIgnoreCase))
-            {
-                fail($"TenantId '{tenant}' cannot be used with Mode AppOnly: client credentials need a specific tenant; use the Directory (tenant) ID GUID or a verified domain.");
-            }
-
-            if (string.IsNullOrEmpty(options.ClientSecret) && string.IsNullOrEmpty(options.CertificatePath))
-            {
-                fail("Mode AppOnly needs ClientSecret or CertificatePath: add a client secret or upload a certificate under 'Certificates & secrets' in Microsoft Entra.");
-            }
-
-            if (string.IsNullOrWhiteSpace(options.Mailbox) && string.IsNullOrWhiteSpace(options.UserName))
-            {
-                fail("Mode AppOnly needs Mailbox (or UserName): the address of the mailbox the application reads.");
-            }
+            ValidateAppOnly(options, fail);
         }
         else if (string.IsNullOrWhiteSpace(options.UserName))
         {

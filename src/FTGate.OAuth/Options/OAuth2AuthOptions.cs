@@ -56,10 +56,6 @@ public sealed class OAuth2AuthOptions : AuthProviderOptions
     /// <value>Default <see cref="ClientAuthenticationMethod.ClientSecretBasic"/>.</value>
     public ClientAuthenticationMethod ClientAuthentication { get; set; } = ClientAuthenticationMethod.ClientSecretBasic;
 
-    /// <summary>The SASL mechanism the mail server wants.</summary>
-    /// <value>Default <see cref="SaslMechanismKind.XOAuth2"/>.</value>
-    public SaslMechanismKind SaslMechanism { get; set; } = SaslMechanismKind.XOAuth2;
-
     /// <summary>Delegated sign-in or client credentials.</summary>
     /// <value>Default <see cref="OAuth2GrantMode.Delegated"/>.</value>
     public OAuth2GrantMode Mode { get; set; } = OAuth2GrantMode.Delegated;

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// </para>
 /// <para>Google's device flow does not allow the Gmail scope, so <see cref="AuthorizeWithDeviceCodeAsync"/> is not supported.</para>
 /// </remarks>
-public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IAppOnlyAuthProvider
+public sealed class GoogleAuthProvider : IAuthProvider, IAppOnlyAuthProvider
 {
     internal const string GmailScope = "https://mail.google.com/";
     internal static readonly TimeSpan TestingRefreshTokenLifetime = TimeSpan.FromDays(7);
@@ -48,12 +48,13 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     private readonly GoogleAuthOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Google.Apis.Http.IHttpClientFactory? _httpClientFactory;
     private readonly GrantStore _grants;
     private readonly PendingAuthorizationStore _pending;
     private readonly SingleFlightTokenCache _cache;
     private readonly TimeProviderClock _clock;
-    private readonly Lazy<PkceGoogleAuthorizationCodeFlow> _flow;
+    private readonly GoogleRetryAfterRecorder _recorder;
+    private readonly RefreshTokenGrantFlow _flow;
+    private readonly Lazy<PkceGoogleAuthorizationCodeFlow> _googleFlow;
     private readonly Lazy<ServiceAccountKey>? _serviceAccountKey;
     private readonly ConcurrentDictionary<string, ServiceAccountCredential> _serviceAccountCredentials = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastTestingWarning = new(StringComparer.OrdinalIgnoreCase);
@@ -64,31 +65,48 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     /// <param name="tokenStore">Where tokens and pending authorizations are kept.</param>
     /// <param name="timeProvider">The clock for expiry and refresh decisions.</param>
     /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
-    /// <param name="googleHttpClientFactory">
-    /// The HTTP seam Google.Apis.Auth uses (proxies, tests); <see langword="null"/> uses Google's default.
+    /// <param name="httpClientFactory">
+    /// The HTTP seam: the named client <c>FTGate.OAuth.&lt;name&gt;</c> carries every request to Google (proxies, resilience,
+    /// tests); <see langword="null"/> uses Google's default client.
     /// </param>
+    /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
     public GoogleAuthProvider(
         string name,
         IOptionsMonitor<GoogleAuthOptions> options,
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        Google.Apis.Http.IHttpClientFactory? googleHttpClientFactory = null)
+        System.Net.Http.IHttpClientFactory? httpClientFactory = null,
+        IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(tokenStore);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Name = name;
+        IGrantLock grants = grantLock ?? GrantLocks.For(tokenStore);
+        tokenStore = GuardedTokenStore.Wrap(tokenStore);
         _options = options.Get(name);
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.GoogleAuthProvider");
-        _httpClientFactory = googleHttpClientFactory;
-        _grants = new GrantStore(tokenStore, name);
+        _grants = new GrantStore(tokenStore, name, () => Binding);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _cache = new SingleFlightTokenCache(timeProvider);
         _clock = new TimeProviderClock(timeProvider);
-        _flow = new Lazy<PkceGoogleAuthorizationCodeFlow>(CreateFlow);
+        _recorder = new GoogleRetryAfterRecorder(OAuthHttp.ForGoogle(httpClientFactory, name), timeProvider);
+        _googleFlow = new Lazy<PkceGoogleAuthorizationCodeFlow>(CreateFlow);
+        _flow = new RefreshTokenGrantFlow(
+            name,
+            _grants,
+            new GrantEndpoint(name, new GoogleTokenEndpoint(() => _googleFlow.Value, _recorder), new RemediesErrorMapper(name, s_userRemedies), timeProvider, _logger),
+            grants,
+            timeProvider,
+            _logger,
+            _options.RefreshMargin,
+            NotAuthorizedRemedy)
+        {
+            Refreshed = WarnIfTestingExpiryNear,
+        };
         if (IsServiceAccount)
         {
             _serviceAccountKey = new Lazy<ServiceAccountKey>(LoadServiceAccountKey);
@@ -104,8 +122,8 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     /// <inheritdoc />
     public string? UserName => _options.UserName;
 
-    /// <summary>Gmail takes the token in SASL XOAUTH2 (it also accepts OAUTHBEARER).</summary>
-    public SaslMechanismKind SaslMechanism => SaslMechanismKind.XOAuth2;
+    /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>): Google's fixed endpoints and the client id.</summary>
+    internal string Binding => GrantBinding.Of(Kind, Name, _options.ClientId, GoogleAuthConsts.OidcTokenUrl);
 
     /// <inheritdoc />
     /// <remarks>A service account (domain-wide delegation) acts as the application; its token is asked for the mailbox it impersonates.</remarks>
@@ -121,7 +139,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         string userName = request.UserName ?? _options.UserName
             ?? throw new FTGateConfigurationException($"Provider '{Name}': UserName is required.", "Set UserName to the Gmail or Workspace address that signs in.");
 
-        AuthorizationCodeRequestUrl url = _flow.Value.CreateAuthorizationCodeRequest(request.RedirectUri.OriginalString, out string codeVerifier);
+        AuthorizationCodeRequestUrl url = _googleFlow.Value.CreateAuthorizationCodeRequest(request.RedirectUri.OriginalString, out string codeVerifier);
         if (url is GoogleAuthorizationCodeRequestUrl google)
         {
             google.LoginHint = userName;
@@ -140,7 +158,6 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     /// <inheritdoc />
     public async Task<AuthorizationResult> CompleteAuthorizationAsync(AuthorizationCallback callback, CancellationToken cancellationToken = default)
     {
-        GoogleRetryAfterRecorder.Begin();
         ArgumentNullException.ThrowIfNull(callback);
         ThrowIfServiceAccount("Authorize Now");
         PendingAuthorization pending = await _pending.ConsumeAsync(Name, callback.State, cancellationToken).ConfigureAwait(false);
@@ -155,18 +172,10 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         }
 
         DateTimeOffset now = _time.GetUtcNow();
-        TokenResponse token;
-        try
-        {
-            token = await _flow.Value.ExchangeCodeForTokenAsync(pending.UserName, callback.Code, pending.CodeVerifier, pending.RedirectUri, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ToFailure(ex, cancellationToken) is { } failure)
-        {
-            AuthorizationException error = TokenErrorClassifier.ForCode(Name, failure, s_userRemedies);
-            ProviderLog.GoogleTokenRequestFailed(_logger, Name, pending.UserName, failure.Describe(), error.Remedy);
-            throw error;
-        }
+        TokenGrantResponse token = await _flow.Endpoint.RedeemCodeAsync(
+            new CodeRedemption(callback.Code, pending.RedirectUri, pending.CodeVerifier),
+            pending.UserName,
+            cancellationToken).ConfigureAwait(false);
 
         IReadOnlyList<string> scopes = SplitScopes(token.Scope);
         if (scopes.Count > 0 && !scopes.Contains(GmailScope, StringComparer.Ordinal))
@@ -207,19 +216,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
                 Name);
         }
 
-        var grant = new StoredGrant
-        {
-            UserName = pending.UserName,
-            AccessToken = token.AccessToken,
-            AccessTokenExpiresOn = now + TimeSpan.FromSeconds(token.ExpiresInSeconds ?? 3600),
-            RefreshToken = token.RefreshToken,
-            RefreshTokenIssuedOn = now,
-            AuthorizedOn = now,
-            Scopes = [.. scopes],
-            TokenType = token.TokenType,
-        };
-        await _grants.SaveAuthorizationAsync(grant, cancellationToken).ConfigureAwait(false);
-        _cache.Set(pending.UserName, ToAccessToken(grant));
+        StoredGrant grant = await _flow.SaveAuthorizationAsync(pending.UserName, token, scopes, now, cancellationToken).ConfigureAwait(false);
         ProviderLog.GoogleAuthorizationCompleted(_logger, Name, pending.UserName, grant.AccessTokenExpiresOn);
 
         var warnings = new List<string>();
@@ -247,7 +244,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsServiceAccount
             ? _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireServiceAccountTokenAsync(s.User), cancellationToken)
-            : _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireUserTokenAsync(s.User, force: false), cancellationToken);
+            : _flow.GetAccessTokenAsync(userName, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -256,7 +253,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsServiceAccount
             ? _cache.RefreshAsync(userName, _ => AcquireServiceAccountTokenAsync(userName), cancellationToken)
-            : _cache.RefreshAsync(userName, _ => AcquireUserTokenAsync(userName, force: true), cancellationToken);
+            : _flow.RefreshAccessTokenAsync(userName, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -279,6 +276,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         _cache.Invalidate(userName);
+        _flow.Invalidate(userName);
         if (IsServiceAccount)
         {
             _serviceAccountCredentials.TryRemove(userName, out _);
@@ -286,65 +284,9 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         }
 
         StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
-        bool revoked = grant?.RefreshToken is { } refreshToken && await RevokeQuietlyAsync(userName, refreshToken).ConfigureAwait(false);
+        bool revoked = grant?.RefreshToken is { } refreshToken && _grants.IsBound(grant) && await RevokeQuietlyAsync(userName, refreshToken).ConfigureAwait(false);
         await _grants.RemoveAsync(userName, cancellationToken).ConfigureAwait(false);
         ProviderLog.GoogleSignedOut(_logger, Name, userName, revoked);
-    }
-
-    private async Task<AccessToken> AcquireUserTokenAsync(string userName, bool force)
-    {
-        GoogleRetryAfterRecorder.Begin();
-        StoredGrant grant = await _grants.GetUsableAsync(userName, NotAuthorizedRemedy(userName), CancellationToken.None).ConfigureAwait(false);
-
-        DateTimeOffset now = _time.GetUtcNow();
-        if (!force && grant.AccessTokenExpiresOn - _options.RefreshMargin > now)
-        {
-            return ToAccessToken(grant);
-        }
-
-        if (string.IsNullOrEmpty(grant.RefreshToken))
-        {
-            throw NotAuthorized(userName);
-        }
-
-        TokenResponse response;
-        try
-        {
-            response = await _flow.Value.RefreshTokenAsync(userName, grant.RefreshToken, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ToFailure(ex, CancellationToken.None) is { } failure)
-        {
-            AuthorizationException error = TokenErrorClassifier.ForGrant(Name, userName, failure, s_userRemedies);
-            switch (error)
-            {
-                case ReauthorizationRequiredException:
-                    ProviderLog.GoogleReauthorizationRequired(_logger, Name, userName, failure.Describe(), error.Remedy);
-                    await _grants.MarkReauthorizationRequiredAsync(userName, error.ErrorCode, failure.Describe(), error.Remedy, CancellationToken.None).ConfigureAwait(false);
-                    _cache.Invalidate(userName);
-                    break;
-                case TransientAuthorizationException:
-                    ProviderLog.GoogleTokenEndpointTransient(_logger, Name, userName, failure.Describe());
-                    break;
-                default:
-                    ProviderLog.GoogleTokenRequestFailed(_logger, Name, userName, failure.Describe(), error.Remedy);
-                    break;
-            }
-
-            throw error;
-        }
-
-        StoredGrant refreshed = grant.AfterRefresh(
-            response.AccessToken,
-            TimeSpan.FromSeconds(response.ExpiresInSeconds ?? 3600),
-            response.RefreshToken,
-            string.IsNullOrEmpty(response.Scope) ? null : SplitScopes(response.Scope),
-            response.TokenType,
-            now,
-            out bool rotated);
-        await _grants.SaveRefreshAsync(userName, grant.RefreshToken, refreshed, CancellationToken.None).ConfigureAwait(false);
-        ProviderLog.GoogleTokenRefreshed(_logger, Name, userName, refreshed.AccessTokenExpiresOn, rotated);
-        WarnIfTestingExpiryNear(refreshed);
-        return ToAccessToken(refreshed);
     }
 
     private async Task<AccessToken> AcquireServiceAccountTokenAsync(string mailbox)
@@ -356,7 +298,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         {
             await credential.RequestAccessTokenAsync(CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ToFailure(ex, CancellationToken.None) is { } failure)
+        catch (Exception ex) when (GoogleTokenEndpoint.ToFailure(ex, _recorder.Timeout, CancellationToken.None) is { } failure)
         {
             AuthorizationException error = TokenErrorClassifier.ForApp(Name, failure, ServiceAccountRemedies(), $"a token for the service account to act as {mailbox}");
             if (error is TransientAuthorizationException)
@@ -393,7 +335,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
             // No hidden retries with back-off inside a refresh: a 503 surfaces at once as a transient error and the caller retries later.
             DefaultExponentialBackOffPolicy = ExponentialBackOffPolicy.None,
         };
-        initializer.HttpClientFactory = new GoogleRetryAfterRecorder(_httpClientFactory, _time);
+        initializer.HttpClientFactory = _recorder;
         return new PkceGoogleAuthorizationCodeFlow(initializer);
     }
 
@@ -439,7 +381,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
             Clock = _clock,
             DefaultExponentialBackOffPolicy = ExponentialBackOffPolicy.None,
         };
-        initializer.HttpClientFactory = new GoogleRetryAfterRecorder(_httpClientFactory, _time);
+        initializer.HttpClientFactory = _recorder;
         return new ServiceAccountCredential(initializer);
     }
 
@@ -462,7 +404,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     {
         try
         {
-            await _flow.Value.RevokeTokenAsync(userName, token, CancellationToken.None).ConfigureAwait(false);
+            await _googleFlow.Value.RevokeTokenAsync(userName, token, CancellationToken.None).ConfigureAwait(false);
             return true;
         }
         catch (Exception ex) when (ex is TokenResponseException or HttpRequestException or TaskCanceledException or InvalidOperationException)
@@ -507,7 +449,6 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
 
     private static string NotAuthorizedRemedy(string userName) => "Run Authorize Now for this provider and sign in as " + userName + ".";
 
-    private ReauthorizationRequiredException NotAuthorized(string userName) => _grants.NotAuthorized(userName, NotAuthorizedRemedy(userName));
 
     private void ThrowIfServiceAccount(string operation)
     {
@@ -520,26 +461,9 @@ public sealed class GoogleAuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     }
 
 
-    private static AccessToken ToAccessToken(StoredGrant grant) => new(grant.AccessToken, grant.AccessTokenExpiresOn, grant.UserName, grant.Scopes);
 
     private static IReadOnlyList<string> SplitScopes(string? scope) =>
         string.IsNullOrWhiteSpace(scope) ? [] : scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-
-    /// <summary>Maps what Google.Apis.Auth throws to a neutral failure; <see langword="null"/> for anything else (including the caller's cancellation).</summary>
-    private static TokenEndpointFailure? ToFailure(Exception ex, CancellationToken cancellationToken) => ex switch
-    {
-        TokenResponseException tre => new TokenEndpointFailure
-        {
-            Error = tre.Error?.Error,
-            ErrorDescription = tre.Error?.ErrorDescription,
-            StatusCode = tre.StatusCode,
-            RetryAfter = GoogleRetryAfterRecorder.Current,
-            Inner = tre,
-        },
-        HttpRequestException hre => new TokenEndpointFailure { Network = true, StatusCode = hre.StatusCode, Inner = hre },
-        TaskCanceledException tce when !cancellationToken.IsCancellationRequested => new TokenEndpointFailure { Network = true, StatusCode = HttpStatusCode.RequestTimeout, Inner = tce },
-        _ => null,
-    };
 
     private sealed record ServiceAccountKey(ServiceAccountCredential Credential, string? ClientId);
 }

@@ -29,7 +29,7 @@ namespace FTGate.OAuth;
 /// configured one, a refresh token must have been issued, and the POP scope must have been granted.
 /// </para>
 /// </remarks>
-public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
+public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider, IRefreshTokenImport, IAppOnlySetupScript
 {
     private static readonly HttpClient s_http = new();
     private readonly MicrosoftAuthOptions _options;
@@ -44,6 +44,8 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
     private readonly ConcurrentDictionary<string, Lazy<IClientApplicationBase>> _apps = new(StringComparer.Ordinal);
     private readonly Lazy<IConfidentialClientApplication> _appOnly;
     private readonly Lazy<X509Certificate2?> _certificate;
+    private readonly GrantEndpoint _publicCodeEndpoint;
+    private readonly IGrantLock _grantLock;
 
     /// <summary>Creates the provider (normally through <c>builder.AddMicrosoft(...)</c>).</summary>
     /// <param name="name">The provider's name.</param>
@@ -52,33 +54,39 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
     /// <param name="timeProvider">The clock.</param>
     /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
     /// <param name="httpClientFactory">
-    /// The HTTP seam MSAL and the provider use for every request to Entra; <see langword="null"/> uses MSAL's own. When set,
+    /// The HTTP seam MSAL and the provider use for every request to Entra (the named client <c>FTGate.OAuth.&lt;name&gt;</c>); <see langword="null"/> uses MSAL's own. When set,
     /// MSAL's built-in "retry once on 5xx" is off: the host's factory (for example a resilience handler) owns retries.
     /// </param>
+    /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
     public MicrosoftAuthProvider(
         string name,
         IOptionsMonitor<MicrosoftAuthOptions> options,
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        IMsalHttpClientFactory? httpClientFactory = null)
+        IHttpClientFactory? httpClientFactory = null,
+        IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(tokenStore);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Name = name;
+        IGrantLock grants = grantLock ?? GrantLocks.For(tokenStore);
+        tokenStore = GuardedTokenStore.Wrap(tokenStore);
         _options = options.Get(name);
         _store = tokenStore;
         _time = timeProvider;
         _logger = (ILogger?)loggerFactory?.CreateLogger<MicrosoftAuthProvider>() ?? NullLogger.Instance;
-        _httpFactory = httpClientFactory;
+        _httpFactory = OAuthHttp.ForMsal(httpClientFactory, name);
         _endpoints = MicrosoftEndpoints.For(_options.Cloud);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _status = new ProviderStatusStore(tokenStore);
         _tokens = new SingleFlightTokenCache(timeProvider);
         _certificate = new Lazy<X509Certificate2?>(LoadCertificate, LazyThreadSafetyMode.ExecutionAndPublication);
         _appOnly = new Lazy<IConfidentialClientApplication>(() => BuildConfidential(redirectUri: null), LazyThreadSafetyMode.ExecutionAndPublication);
+        _grantLock = grants;
+        _publicCodeEndpoint = new GrantEndpoint(name, CreatePublicCodeEndpoint(), new MicrosoftGrantErrors(name), timeProvider, _logger);
     }
 
     /// <inheritdoc />
@@ -111,6 +119,11 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
 
     /// <inheritdoc />
     public bool IsAppOnly => _options.Mode == MicrosoftAuthMode.AppOnly;
+
+    /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>).</summary>
+    internal string Binding => GrantBinding.Of(Kind, Name, _options.ClientId, Authority, _options.TenantId, _options.Cloud.ToString());
+
+    private MicrosoftClientShape Shape => new(IsConfidentialClient, (_httpFactory?.GetHttpClient() ?? s_http).Timeout);
 
     private string ClientId => _options.ClientId ?? throw new FTGateConfigurationException($"Provider '{Name}': ClientId is required.");
 
@@ -151,6 +164,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
             {
                 throw await FailAsync(ex, user, MicrosoftFlow.AuthorizationCode).ConfigureAwait(false);
             }
+            catch (Exception ex) when (Unreachable(ex) is { } error)
+            {
+                throw Logged(error, user, "AuthorizationCode");
+            }
         }
         else
         {
@@ -178,14 +195,14 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         ThrowIfAppOnly("Authorize Now");
         if (callback.Error is not null && string.IsNullOrEmpty(callback.State))
         {
-            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, _options.UserName ?? "(unknown)", MicrosoftFlow.AuthorizationCode, null), _options.UserName ?? "(unknown)", "Authorize Now");
+            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, _options.UserName ?? "(unknown)", MicrosoftFlow.AuthorizationCode, null, Shape), _options.UserName ?? "(unknown)", "Authorize Now");
         }
 
         PendingAuthorization pending = await _pending.ConsumeAsync(Name, callback.State, cancellationToken).ConfigureAwait(false);
         string user = pending.UserName;
         if (callback.Error is not null)
         {
-            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, user, MicrosoftFlow.AuthorizationCode, null), user, "Authorize Now");
+            throw Logged(MicrosoftErrors.FromOAuthError(callback.Error, callback.ErrorDescription, null, Name, user, MicrosoftFlow.AuthorizationCode, null, Shape), user, "Authorize Now");
         }
 
         if (string.IsNullOrEmpty(callback.Code))
@@ -222,6 +239,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         catch (MsalException ex)
         {
             throw await FailAsync(ex, user, MicrosoftFlow.AuthorizationCode).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, user, "AuthorizationCode");
         }
     }
 
@@ -260,6 +281,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         {
             throw await FailAsync(ex, user, MicrosoftFlow.DeviceCode).ConfigureAwait(false);
         }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, user, "DeviceCode");
+        }
     }
 
     /// <summary>
@@ -284,6 +309,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         catch (MsalException ex)
         {
             throw await FailAsync(ex, userName, MicrosoftFlow.Import).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, userName, "Import");
         }
     }
 
@@ -317,7 +346,13 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
             hasTokens = entry is not null && MsalCacheBlob.HasRefreshToken(entry.Value.Span, null);
         }
 
-        return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens, SecretExpiryWarning() is { } warning ? [warning] : null);
+        if (hasTokens && !IsAppOnly && record?.Binding != Binding)
+        {
+            return GrantBinding.ChangedStatus(Name, userName, record?.AuthorizedOn);
+        }
+
+        string[] warnings = [.. new[] { SecretExpiryWarning(), MicrosoftAuthOptionsValidator.PersonalAccountWarning(_options) }.OfType<string>()];
+        return ProviderStatusStore.ToStatus(Name, userName, record, hasTokens, warnings);
     }
 
     /// <summary>Warns from 30 days before <see cref="MicrosoftAuthOptions.ClientSecretExpiresOn"/>.</summary>
@@ -429,6 +464,24 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
                 errorDescription: record.Reason);
         }
 
+        if (record?.Binding != Binding && await _store.GetAsync(BlobKey(userName), CancellationToken.None).ConfigureAwait(false) is not null)
+        {
+            // Issued for another client id, authority, tenant or cloud: MSAL would send the refresh token (and the secret) there.
+            MicrosoftLog.ReauthorizationRequired(_logger, Name, userName, FTGateErrorCodes.GrantBindingChanged, "client id, authority or tenant changed");
+            throw GrantBinding.Changed(Name, userName);
+        }
+
+        // The grant's lock around MSAL's silent call: MSAL reads the blob again under it (BeforeAccess), so a token another
+        // process refreshed meanwhile comes from the cache, and only one holder redeems the refresh token per expiry.
+        IAsyncDisposable held = await GrantLocks.AcquireAsync(_grantLock, BlobKey(userName), Name, userName).ConfigureAwait(false);
+        await using (held.ConfigureAwait(false))
+        {
+            return await AcquireSilentHeldAsync(userName, force).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<AccessToken> AcquireSilentHeldAsync(string userName, bool force)
+    {
         TokenStoreEntry? entry = await _store.GetAsync(BlobKey(userName), CancellationToken.None).ConfigureAwait(false);
         IReadOnlyList<MsalCacheBlob.Account> accounts = entry is null ? [] : MsalCacheBlob.Accounts(entry.Value.Span);
         IClientApplicationBase app = UserApp(userName);
@@ -464,6 +517,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         {
             throw await FailAsync(ex, userName, MicrosoftFlow.Silent).ConfigureAwait(false);
         }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, userName, "Silent");
+        }
     }
 
     private async Task<AccessToken> AcquireAppOnlyAsync(string mailbox, bool force)
@@ -484,6 +541,10 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         catch (MsalException ex)
         {
             throw await FailAsync(ex, mailbox, MicrosoftFlow.AppOnly).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Unreachable(ex) is { } error)
+        {
+            throw Logged(error, mailbox, "AppOnly");
         }
     }
 
@@ -553,6 +614,7 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
             r =>
             {
                 r.AuthorizedOn = now;
+                r.Binding = Binding;
                 r.AccessTokenExpiresOn = result.ExpiresOn;
                 r.Scopes = [.. granted];
                 r.ReauthorizationRequired = false;
@@ -569,9 +631,21 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         return new AuthorizationResult(Name, signedIn, granted, result.ExpiresOn);
     }
 
+    /// <summary>
+    /// A network failure MSAL let through (DNS, refused connection, TLS, the HTTP client's timeout) as the SDK's transient
+    /// error; <see langword="null"/> for anything else. The caller's own cancellation is never caught (only the HTTP client's
+    /// timeout, whose cancellation carries a <see cref="TimeoutException"/>).
+    /// </summary>
+    private TransientAuthorizationException? Unreachable(Exception ex) => ex switch
+    {
+        HttpRequestException or IOException or System.Net.Sockets.SocketException => TokenErrorClassifier.Transient(Name, new TokenEndpointFailure { Network = true, Inner = ex }),
+        OperationCanceledException { InnerException: TimeoutException } or TimeoutException => TokenErrorClassifier.Transient(Name, new TokenEndpointFailure { TimedOutAfter = Shape.HttpTimeout, Inner = ex }),
+        _ => null,
+    };
+
     private async Task<AuthorizationException> FailAsync(MsalException ex, string userName, MicrosoftFlow flow)
     {
-        AuthorizationException error = MicrosoftErrors.FromMsal(ex, Name, userName, flow, _time.GetUtcNow());
+        AuthorizationException error = MicrosoftErrors.FromMsal(ex, Name, userName, flow, _time.GetUtcNow(), Shape);
         await RecordAsync(error, userName).ConfigureAwait(false);
         return Logged(error, userName, flow.ToString());
     }
@@ -708,70 +782,29 @@ public sealed class MicrosoftAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         return new Uri($"{Authority}/oauth2/v2.0/authorize?{qs}");
     }
 
-    /// <summary>Redeems a public client's authorization code (MSAL's public client has no API for it) and returns the refresh token.</summary>
-    private async Task<string> RedeemPublicCodeAsync(string code, PendingAuthorization pending, CancellationToken cancellationToken)
-    {
-        HttpClient http = _httpFactory?.GetHttpClient() ?? s_http;
-        var form = new Dictionary<string, string>(StringComparer.Ordinal)
+    /// <summary>
+    /// The token endpoint for a public client's code redemption: MSAL's public client has no "redeem this code" API, so the
+    /// request goes through Duende.IdentityModel (with the scopes and <c>client_info</c> MSAL would send).
+    /// </summary>
+    private DuendeTokenEndpoint CreatePublicCodeEndpoint() => new(
+        _httpFactory?.GetHttpClient() ?? s_http,
+        _ => Task.FromResult($"{Authority}/oauth2/v2.0/token"),
+        () => new GrantClient(ClientId, null, Duende.IdentityModel.Client.ClientCredentialStyle.PostBody),
+        _time,
+        new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["client_id"] = ClientId,
-            ["grant_type"] = "authorization_code",
-            ["code"] = code,
-            ["redirect_uri"] = pending.RedirectUri,
-            ["code_verifier"] = pending.CodeVerifier,
             ["scope"] = string.Join(' ', Scopes.Concat(["openid", "profile", "offline_access"]).Distinct(StringComparer.OrdinalIgnoreCase)),
             ["client_info"] = "1",
-        };
-        using var content = new FormUrlEncodedContent(form);
-        using HttpResponseMessage response = await http.PostAsync(new Uri($"{Authority}/oauth2/v2.0/token"), content, cancellationToken).ConfigureAwait(false);
-        string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        JsonElement json = default;
-        try
-        {
-            using JsonDocument doc = JsonDocument.Parse(body);
-            json = doc.RootElement.Clone();
-        }
-        catch (JsonException)
-        {
-            // Not JSON: handled below by status code.
-        }
+        });
 
-        string? Field(string name) => json.ValueKind == JsonValueKind.Object && json.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        int status = (int)response.StatusCode;
-        if (status == 429 || status >= 500)
-        {
-            throw Logged(
-                new TransientAuthorizationException(
-                    $"Provider '{Name}': Microsoft's token service answered HTTP {status} while redeeming the sign-in of {pending.UserName}.",
-                    Name,
-                    MicrosoftErrors.RetryAfter(response.Headers, _time.GetUtcNow()),
-                    Field("error"),
-                    MicrosoftErrors.Describe(Field("error_description"))),
-                pending.UserName,
-                "Authorize Now");
-        }
-
-        if (Field("error") is { } error)
-        {
-            throw Logged(
-                MicrosoftErrors.FromOAuthError(error, Field("error_description"), MicrosoftErrors.RetryAfter(response.Headers, _time.GetUtcNow()), Name, pending.UserName, MicrosoftFlow.AuthorizationCode, null),
-                pending.UserName,
-                "Authorize Now");
-        }
-
-        if (!response.IsSuccessStatusCode || Field("access_token") is null)
-        {
-            throw Logged(
-                new AuthorizationException(
-                    FTGateErrorCodes.ProviderError,
-                    $"Provider '{Name}': Microsoft's token endpoint answered HTTP {status} without a token while redeeming the sign-in of {pending.UserName}.",
-                    "Check the Authority/TenantId and Cloud settings; then run Authorize Now again.",
-                    Name),
-                pending.UserName,
-                "Authorize Now");
-        }
-
-        return Field("refresh_token") ?? throw Logged(
+    /// <summary>Redeems a public client's authorization code and returns the refresh token (MSAL then imports it).</summary>
+    private async Task<string> RedeemPublicCodeAsync(string code, PendingAuthorization pending, CancellationToken cancellationToken)
+    {
+        TokenGrantResponse response = await _publicCodeEndpoint.RedeemCodeAsync(
+            new CodeRedemption(code, pending.RedirectUri, pending.CodeVerifier),
+            pending.UserName,
+            cancellationToken).ConfigureAwait(false);
+        return response.RefreshToken ?? throw Logged(
             new AuthorizationException(
                 FTGateErrorCodes.NoRefreshToken,
                 $"Provider '{Name}': Microsoft issued no refresh token for {pending.UserName}, so collection would stop when the access token expires; nothing was stored.",

@@ -16,18 +16,11 @@ namespace FTGate.OAuth;
 /// <remarks>
 /// Tokens live in the <see cref="ITokenStore"/>; a failed refresh never overwrites the stored refresh token, and a rotated
 /// one is persisted with optimistic concurrency. <c>invalid_grant</c> marks the account "re-authorization needed";
-/// 429/5xx and network failures are transient. Concurrent callers share one refresh. The mail server's SASL mechanism is
-/// exposed through <see cref="ISaslMechanismHint"/>.
+/// 429/5xx and network failures are transient. Concurrent callers share one refresh.
 /// </remarks>
-public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IAppOnlyAuthProvider
+public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
 {
     private static readonly string[] s_defaultDelegatedScopes = ["openid", "email", "offline_access"];
-
-    // One pooled client for every provider without a factory; connections are recycled so DNS changes are seen.
-    private static readonly HttpClient s_sharedClient = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-    {
-        Timeout = TimeSpan.FromSeconds(60),
-    };
 
     private static readonly ProviderRemedies s_remedies = new()
     {
@@ -46,6 +39,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     private readonly GrantStore _grants;
     private readonly PendingAuthorizationStore _pending;
     private readonly SingleFlightTokenCache _cache;
+    private readonly RefreshTokenGrantFlow _flow;
     private readonly SemaphoreSlim _discoveryLock = new(1, 1);
     private Endpoints? _endpoints;
 
@@ -55,27 +49,45 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     /// <param name="tokenStore">Where tokens and pending authorizations are kept.</param>
     /// <param name="timeProvider">The clock for expiry, refresh and device-flow polling.</param>
     /// <param name="loggerFactory">Logging; <see langword="null"/> logs nothing.</param>
-    /// <param name="httpClientFactory">The HTTP seam (proxies, tests); <see langword="null"/> uses a shared client.</param>
+    /// <param name="httpClientFactory">The HTTP seam: the named client <c>FTGate.OAuth.&lt;name&gt;</c> (proxies, resilience, tests); <see langword="null"/> uses a shared client.</param>
+    /// <param name="grantLock">Serializes a grant's refresh across processes; <see langword="null"/> picks the one that fits <paramref name="tokenStore"/>.</param>
     public OAuth2AuthProvider(
         string name,
         IOptionsMonitor<OAuth2AuthOptions> options,
         ITokenStore tokenStore,
         TimeProvider timeProvider,
         ILoggerFactory? loggerFactory = null,
-        IOAuthHttpClientFactory? httpClientFactory = null)
+        IHttpClientFactory? httpClientFactory = null,
+        IGrantLock? grantLock = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(tokenStore);
         ArgumentNullException.ThrowIfNull(timeProvider);
         Name = name;
+        IGrantLock grants = grantLock ?? GrantLocks.For(tokenStore);
+        tokenStore = GuardedTokenStore.Wrap(tokenStore);
         _options = options.Get(name);
         _time = timeProvider;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("FTGate.OAuth.OAuth2AuthProvider");
-        _http = httpClientFactory?.CreateClient(name) ?? s_sharedClient;
-        _grants = new GrantStore(tokenStore, name);
+        _http = OAuthHttp.Client(httpClientFactory, name);
+        _grants = new GrantStore(tokenStore, name, () => Binding);
         _pending = new PendingAuthorizationStore(tokenStore, timeProvider);
         _cache = new SingleFlightTokenCache(timeProvider);
+        var endpoint = new DuendeTokenEndpoint(
+            _http,
+            async ct => (await GetEndpointsAsync(ct).ConfigureAwait(false)).Token,
+            () => new GrantClient(_options.ClientId!, _options.ClientSecret, CredentialStyle),
+            timeProvider);
+        _flow = new RefreshTokenGrantFlow(
+            name,
+            _grants,
+            new GrantEndpoint(name, endpoint, new RemediesErrorMapper(name, s_remedies), timeProvider, _logger),
+            grants,
+            timeProvider,
+            _logger,
+            _options.RefreshMargin,
+            NotAuthorizedRemedy);
     }
 
     /// <inheritdoc />
@@ -87,8 +99,16 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     /// <inheritdoc />
     public string? UserName => _options.UserName;
 
-    /// <summary>The SASL mechanism the mail server wants, from <see cref="OAuth2AuthOptions.SaslMechanism"/>.</summary>
-    public SaslMechanismKind SaslMechanism => _options.SaslMechanism;
+    /// <summary>Where this provider's grants may be used (see <see cref="GrantBinding"/>): every endpoint a secret is sent to.</summary>
+    internal string Binding => GrantBinding.Of(
+        Kind,
+        Name,
+        _options.ClientId,
+        _options.Authority,
+        _options.TokenEndpoint,
+        _options.AuthorizationEndpoint,
+        _options.DeviceAuthorizationEndpoint,
+        _options.RevocationEndpoint);
 
     /// <inheritdoc />
     public bool IsAppOnly => IsClientCredentials;
@@ -174,25 +194,10 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         }
 
         DateTimeOffset now = _time.GetUtcNow();
-        TokenResponse response = await _http.RequestAuthorizationCodeTokenAsync(
-            new AuthorizationCodeTokenRequest
-            {
-                Address = endpoints.Token,
-                ClientId = _options.ClientId!,
-                ClientSecret = _options.ClientSecret,
-                ClientCredentialStyle = CredentialStyle,
-                Code = callback.Code,
-                RedirectUri = pending.RedirectUri,
-                CodeVerifier = pending.CodeVerifier,
-            },
+        TokenGrantResponse response = await _flow.Endpoint.RedeemCodeAsync(
+            new CodeRedemption(callback.Code, pending.RedirectUri, pending.CodeVerifier),
+            pending.UserName,
             cancellationToken).ConfigureAwait(false);
-        if (response.IsError)
-        {
-            TokenEndpointFailure failure = ToFailure(response);
-            ProviderLog.OAuth2TokenRequestFailed(_logger, Name, pending.UserName, failure.Describe());
-            throw TokenErrorClassifier.ForCode(Name, failure, s_remedies);
-        }
-
         pending.Items.TryGetValue("nonce", out string? nonce);
         return await FinishInteractiveAsync(response, pending.UserName, nonce, now, endpoints, cancellationToken).ConfigureAwait(false);
     }
@@ -211,19 +216,10 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
                 $"Provider '{Name}': the authorization server offers no device authorization endpoint (RFC 8628), neither configured (DeviceAuthorizationEndpoint) nor in its discovery document. Use Authorize Now.");
         }
 
-        DeviceAuthorizationResponse device = await _http.RequestDeviceAuthorizationAsync(
-            new DeviceAuthorizationRequest
-            {
-                Address = endpoints.Device,
-                ClientId = _options.ClientId!,
-                ClientSecret = _options.ClientSecret,
-                ClientCredentialStyle = CredentialStyle,
-                Scope = ScopeParameter,
-            },
-            cancellationToken).ConfigureAwait(false);
+        DeviceAuthorizationResponse device = await RequestDeviceAuthorizationAsync(endpoints.Device, cancellationToken).ConfigureAwait(false);
         if (device.IsError || string.IsNullOrEmpty(device.DeviceCode) || string.IsNullOrEmpty(device.UserCode) || device.VerificationUri is null)
         {
-            TokenEndpointFailure failure = ToFailure(device);
+            TokenEndpointFailure failure = DuendeTokenEndpoint.ToFailure(device, _time.GetUtcNow());
             ProviderLog.OAuth2TokenRequestFailed(_logger, Name, userName, failure.Describe());
             throw TokenErrorClassifier.ForApp(Name, failure, s_remedies, "the device authorization request");
         }
@@ -246,22 +242,23 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
             }
 
             DateTimeOffset now = _time.GetUtcNow();
-            TokenResponse token = await _http.RequestDeviceTokenAsync(
-                new DeviceTokenRequest
-                {
-                    Address = endpoints.Token,
-                    ClientId = _options.ClientId!,
-                    ClientSecret = _options.ClientSecret,
-                    ClientCredentialStyle = CredentialStyle,
-                    DeviceCode = device.DeviceCode,
-                },
-                cancellationToken).ConfigureAwait(false);
-            if (!token.IsError)
+            var request = new DeviceTokenRequest
+            {
+                Address = endpoints.Token,
+                ClientId = _options.ClientId!,
+                ClientSecret = _options.ClientSecret,
+                ClientCredentialStyle = CredentialStyle,
+                DeviceCode = device.DeviceCode,
+            };
+            TokenEndpointResult result = await DuendeTokenEndpoint.SendAsync(request, r => _http.RequestDeviceTokenAsync(r, cancellationToken), _http, _time, cancellationToken)
+                .ConfigureAwait(false);
+            if (result.Response is { } token)
             {
                 return await FinishInteractiveAsync(token, userName, nonce: null, now, endpoints, cancellationToken).ConfigureAwait(false);
             }
 
-            switch (SafeTryGet(token, "error"))
+            TokenEndpointFailure failure = result.Failure ?? new TokenEndpointFailure { InvalidResponse = true };
+            switch (failure.Error)
             {
                 case "authorization_pending":
                     continue;
@@ -272,7 +269,6 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
                 case "expired_token":
                     throw DeviceCodeExpired();
                 default:
-                    TokenEndpointFailure failure = ToFailure(token);
                     ProviderLog.OAuth2TokenRequestFailed(_logger, Name, userName, failure.Describe());
                     throw TokenErrorClassifier.ForApp(Name, failure, s_remedies, "the device sign-in");
             }
@@ -285,7 +281,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsClientCredentials
             ? _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireClientCredentialsTokenAsync(s.User), cancellationToken)
-            : _cache.GetAsync(userName, _options.RefreshMargin, (Provider: this, User: userName), static (s, _) => s.Provider.AcquireUserTokenAsync(s.User, force: false), cancellationToken);
+            : _flow.GetAccessTokenAsync(userName, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -294,7 +290,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         return IsClientCredentials
             ? _cache.RefreshAsync(userName, _ => AcquireClientCredentialsTokenAsync(userName), cancellationToken)
-            : _cache.RefreshAsync(userName, _ => AcquireUserTokenAsync(userName, force: true), cancellationToken);
+            : _flow.RefreshAccessTokenAsync(userName, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -314,6 +310,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userName);
         _cache.Invalidate(userName);
+        _flow.Invalidate(userName);
         if (IsClientCredentials)
         {
             return;
@@ -321,7 +318,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
 
         StoredGrant? grant = await _grants.GetAsync(userName, cancellationToken).ConfigureAwait(false);
         bool revoked = false;
-        if (grant is not null)
+        if (grant is not null && _grants.IsBound(grant))
         {
             revoked = await RevokeQuietlyAsync(userName, grant.RefreshToken ?? grant.AccessToken, grant.RefreshToken is null ? "access_token" : "refresh_token", cancellationToken)
                 .ConfigureAwait(false);
@@ -332,14 +329,14 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
     }
 
     private async Task<AuthorizationResult> FinishInteractiveAsync(
-        TokenResponse response,
+        TokenGrantResponse response,
         string userName,
         string? nonce,
         DateTimeOffset issuedAt,
         Endpoints endpoints,
         CancellationToken cancellationToken)
     {
-        IReadOnlyDictionary<string, string> claims = IdTokenClaims.Read(response.IdentityToken);
+        IReadOnlyDictionary<string, string> claims = IdTokenClaims.Read(response.IdToken);
         if (nonce is not null && claims.TryGetValue("nonce", out string? returnedNonce) && !string.Equals(nonce, returnedNonce, StringComparison.Ordinal))
         {
             throw new AuthorizationException(
@@ -358,7 +355,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         else if (!string.Equals(signedIn, userName, StringComparison.OrdinalIgnoreCase))
         {
             ProviderLog.OAuth2WrongAccount(_logger, Name, signedIn, userName);
-            await RevokeQuietlyAsync(userName, response.RefreshToken ?? response.AccessToken!, response.RefreshToken is null ? "access_token" : "refresh_token", CancellationToken.None)
+            await RevokeQuietlyAsync(userName, response.RefreshToken ?? response.AccessToken, response.RefreshToken is null ? "access_token" : "refresh_token", CancellationToken.None)
                 .ConfigureAwait(false);
             throw new AuthorizationException(
                 FTGateErrorCodes.WrongAccount,
@@ -376,20 +373,8 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
                 Name);
         }
 
-        List<string> scopes = string.IsNullOrWhiteSpace(response.Scope) ? [.. Scopes] : [.. response.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
-        var grant = new StoredGrant
-        {
-            UserName = userName,
-            AccessToken = response.AccessToken!,
-            AccessTokenExpiresOn = issuedAt + TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 3600),
-            RefreshToken = response.RefreshToken,
-            RefreshTokenIssuedOn = issuedAt,
-            AuthorizedOn = issuedAt,
-            Scopes = scopes,
-            TokenType = response.TokenType,
-        };
-        await _grants.SaveAuthorizationAsync(grant, cancellationToken).ConfigureAwait(false);
-        _cache.Set(userName, ToAccessToken(grant));
+        IReadOnlyList<string> scopes = response.Scopes ?? Scopes;
+        StoredGrant grant = await _flow.SaveAuthorizationAsync(userName, response, scopes, issuedAt, cancellationToken).ConfigureAwait(false);
         ProviderLog.OAuth2AuthorizationCompleted(_logger, Name, userName, grant.AccessTokenExpiresOn);
         return new AuthorizationResult(Name, userName, scopes, grant.AccessTokenExpiresOn);
     }
@@ -417,92 +402,30 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         return IdTokenClaims.AccountName(claims);
     }
 
-    private async Task<AccessToken> AcquireUserTokenAsync(string userName, bool force)
-    {
-        StoredGrant grant = await _grants.GetUsableAsync(userName, NotAuthorizedRemedy(userName), CancellationToken.None).ConfigureAwait(false);
-
-        DateTimeOffset now = _time.GetUtcNow();
-        if (!force && grant.AccessTokenExpiresOn - _options.RefreshMargin > now)
-        {
-            return ToAccessToken(grant);
-        }
-
-        if (string.IsNullOrEmpty(grant.RefreshToken))
-        {
-            throw NotAuthorized(userName);
-        }
-
-        Endpoints endpoints = await GetEndpointsAsync(CancellationToken.None).ConfigureAwait(false);
-        TokenResponse response = await _http.RequestRefreshTokenAsync(
-            new RefreshTokenRequest
-            {
-                Address = endpoints.Token,
-                ClientId = _options.ClientId!,
-                ClientSecret = _options.ClientSecret,
-                ClientCredentialStyle = CredentialStyle,
-                RefreshToken = grant.RefreshToken,
-            },
-            CancellationToken.None).ConfigureAwait(false);
-        if (response.IsError)
-        {
-            TokenEndpointFailure failure = ToFailure(response);
-            AuthorizationException error = TokenErrorClassifier.ForGrant(Name, userName, failure, s_remedies);
-            switch (error)
-            {
-                case ReauthorizationRequiredException:
-                    ProviderLog.OAuth2ReauthorizationRequired(_logger, Name, userName, failure.Describe());
-                    await _grants.MarkReauthorizationRequiredAsync(userName, error.ErrorCode, failure.Describe(), error.Remedy, CancellationToken.None).ConfigureAwait(false);
-                    _cache.Invalidate(userName);
-                    break;
-                case TransientAuthorizationException:
-                    ProviderLog.OAuth2TokenEndpointTransient(_logger, Name, userName, failure.Describe());
-                    break;
-                default:
-                    ProviderLog.OAuth2TokenRequestFailed(_logger, Name, userName, failure.Describe());
-                    break;
-            }
-
-            throw error;
-        }
-
-        StoredGrant refreshed = grant.AfterRefresh(
-            response.AccessToken!,
-            TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 3600),
-            response.RefreshToken,
-            string.IsNullOrWhiteSpace(response.Scope) ? null : response.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries),
-            response.TokenType,
-            now,
-            out bool rotated);
-        await _grants.SaveRefreshAsync(userName, grant.RefreshToken, refreshed, CancellationToken.None).ConfigureAwait(false);
-        ProviderLog.OAuth2TokenRefreshed(_logger, Name, userName, refreshed.AccessTokenExpiresOn, rotated);
-        return ToAccessToken(refreshed);
-    }
-
     private async Task<AccessToken> AcquireClientCredentialsTokenAsync(string userName)
     {
         Endpoints endpoints = await GetEndpointsAsync(CancellationToken.None).ConfigureAwait(false);
         DateTimeOffset now = _time.GetUtcNow();
-        TokenResponse response = await _http.RequestClientCredentialsTokenAsync(
-            new ClientCredentialsTokenRequest
-            {
-                Address = endpoints.Token,
-                ClientId = _options.ClientId!,
-                ClientSecret = _options.ClientSecret,
-                ClientCredentialStyle = CredentialStyle,
-                Scope = ScopeParameter,
-            },
-            CancellationToken.None).ConfigureAwait(false);
-        if (response.IsError)
+        var request = new ClientCredentialsTokenRequest
         {
-            TokenEndpointFailure failure = ToFailure(response);
+            Address = endpoints.Token,
+            ClientId = _options.ClientId!,
+            ClientSecret = _options.ClientSecret,
+            ClientCredentialStyle = CredentialStyle,
+            Scope = ScopeParameter,
+        };
+        TokenEndpointResult result = await DuendeTokenEndpoint.SendAsync(request, r => _http.RequestClientCredentialsTokenAsync(r, CancellationToken.None), _http, _time, CancellationToken.None)
+            .ConfigureAwait(false);
+        if (result.Response is not { } response)
+        {
+            TokenEndpointFailure failure = result.Failure ?? new TokenEndpointFailure { InvalidResponse = true };
             ProviderLog.OAuth2TokenRequestFailed(_logger, Name, userName, failure.Describe());
             throw TokenErrorClassifier.ForApp(Name, failure, s_remedies, "the client credentials grant");
         }
 
-        DateTimeOffset expiresOn = now + TimeSpan.FromSeconds(response.ExpiresIn > 0 ? response.ExpiresIn : 3600);
+        DateTimeOffset expiresOn = now + (response.ExpiresIn ?? TimeSpan.FromHours(1));
         ProviderLog.OAuth2ClientCredentialsTokenIssued(_logger, Name, expiresOn);
-        IReadOnlyList<string> scopes = string.IsNullOrWhiteSpace(response.Scope) ? Scopes : response.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return new AccessToken(response.AccessToken!, expiresOn, userName, scopes);
+        return new AccessToken(response.AccessToken, expiresOn, userName, response.Scopes ?? Scopes);
     }
 
     private async Task<bool> RevokeQuietlyAsync(string userName, string token, string tokenTypeHint, CancellationToken cancellationToken)
@@ -523,20 +446,29 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
             return false;
         }
 
-        TokenRevocationResponse response = await _http.RevokeTokenAsync(
-            new TokenRevocationRequest
-            {
-                Address = endpoints.Revocation,
-                ClientId = _options.ClientId!,
-                ClientSecret = _options.ClientSecret,
-                ClientCredentialStyle = CredentialStyle,
-                Token = token,
-                TokenTypeHint = tokenTypeHint,
-            },
-            cancellationToken).ConfigureAwait(false);
+        TokenRevocationResponse response;
+        try
+        {
+            response = await _http.RevokeTokenAsync(
+                new TokenRevocationRequest
+                {
+                    Address = endpoints.Revocation,
+                    ClientId = _options.ClientId!,
+                    ClientSecret = _options.ClientSecret,
+                    ClientCredentialStyle = CredentialStyle,
+                    Token = token,
+                    TokenTypeHint = tokenTypeHint,
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            ProviderLog.OAuth2RevocationFailed(_logger, Name, userName, FormattableString.Invariant($"timed out after {_http.Timeout.TotalSeconds:0} s"));
+            return false;
+        }
         if (response.IsError)
         {
-            ProviderLog.OAuth2RevocationFailed(_logger, Name, userName, ToFailure(response).Describe());
+            ProviderLog.OAuth2RevocationFailed(_logger, Name, userName, DuendeTokenEndpoint.ToFailure(response, _time.GetUtcNow()).Describe());
             return false;
         }
 
@@ -635,6 +567,27 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
             innerException: last.Exception);
     }
 
+    private async Task<DeviceAuthorizationResponse> RequestDeviceAuthorizationAsync(string address, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _http.RequestDeviceAuthorizationAsync(
+                new DeviceAuthorizationRequest
+                {
+                    Address = address,
+                    ClientId = _options.ClientId!,
+                    ClientSecret = _options.ClientSecret,
+                    ClientCredentialStyle = CredentialStyle,
+                    Scope = ScopeParameter,
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw TokenErrorClassifier.Transient(Name, new TokenEndpointFailure { TimedOutAfter = _http.Timeout, Inner = ex });
+        }
+    }
+
     private AuthorizationException DeviceCodeExpired() => new(
         FTGateErrorCodes.DeviceCodeExpired,
         $"Provider '{Name}': the device code expired before the sign-in was finished.",
@@ -644,7 +597,6 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
 
     private static string NotAuthorizedRemedy(string userName) => "Run Authorize Now (or the device sign-in) for this provider and sign in as " + userName + ".";
 
-    private ReauthorizationRequiredException NotAuthorized(string userName) => _grants.NotAuthorized(userName, NotAuthorizedRemedy(userName));
 
     private void ThrowIfClientCredentials(string operation)
     {
@@ -656,31 +608,6 @@ public sealed class OAuth2AuthProvider : IAuthProvider, ISaslMechanismHint, IApp
         }
     }
 
-
-    private static AccessToken ToAccessToken(StoredGrant grant) => new(grant.AccessToken, grant.AccessTokenExpiresOn, grant.UserName, grant.Scopes);
-
-    private static TokenEndpointFailure ToFailure(ProtocolResponse response) => new()
-    {
-        // A 401 invalid_client comes back as ErrorType.Http with a JSON body: read the RFC 6749 fields from the body either way.
-        Error = SafeTryGet(response, "error") ?? (response.ErrorType == ResponseErrorType.Protocol ? response.Error : null),
-        ErrorDescription = SafeTryGet(response, "error_description"),
-        StatusCode = response.HttpResponse is null ? null : response.HttpStatusCode,
-        RetryAfter = response.HttpResponse?.Headers.RetryAfter?.Delta,
-        Network = response.ErrorType == ResponseErrorType.Exception,
-        Inner = response.Exception,
-    };
-
-    private static string? SafeTryGet(ProtocolResponse response, string name)
-    {
-        try
-        {
-            return response.Json is { ValueKind: System.Text.Json.JsonValueKind.Object } ? response.TryGet(name) : null;
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
 
     private sealed record Endpoints(string? Issuer, string? Authorization, string Token, string? Device, string? Revocation, string? UserInfo);
 }

@@ -152,6 +152,12 @@ internal sealed partial class FetchSession : IDisposable
             usable = false;
             MarkInterrupted();
         }
+        catch
+        {
+            // Anything else (the seen-UIDL store failed, a bug): the session is dropped without QUIT, nothing is committed.
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
 
         try
         {

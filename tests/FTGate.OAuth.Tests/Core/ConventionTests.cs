@@ -46,4 +46,34 @@ public sealed class ConventionTests
     {
         Assert.All(s_publicTypes, t => Assert.Contains(t.Namespace, new[] { "FTGate", "FTGate.OAuth" }));
     }
+
+    /// <summary>Issue 18: no other library's type in any package's public API (checked on the tracked PublicAPI files).</summary>
+    [Fact]
+    public void PublicApiFiles_NameNoMsalGoogleDuendeMailKitOrMimeKitType()
+    {
+        string src = Path.Combine(RepositoryRoot(), "src");
+        string[] files = Directory.GetFiles(src, "PublicAPI.*.txt", SearchOption.AllDirectories);
+        string[] forbidden = ["Microsoft.Identity.", "Google.Apis.", "Duende.", "MailKit.", "MimeKit."];
+
+        string[] offenders = [.. files
+            .SelectMany(f => File.ReadLines(f).Select(line => (File: Path.GetFileName(Path.GetDirectoryName(f)) + "/" + Path.GetFileName(f), Line: line)))
+            .Where(x => !x.Line.StartsWith("*REMOVED*", StringComparison.Ordinal) && forbidden.Any(ns => x.Line.Contains(ns, StringComparison.Ordinal)))
+            .Select(x => x.File + ": " + x.Line)];
+
+        Assert.True(files.Length >= 3, "PublicAPI files not found under " + src);
+        Assert.Empty(offenders);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (Directory.Exists(Path.Combine(dir.FullName, "src", "FTGate.OAuth")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The repository root (with src/FTGate.OAuth) was not found above " + AppContext.BaseDirectory);
+    }
 }

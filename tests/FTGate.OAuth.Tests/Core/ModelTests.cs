@@ -55,6 +55,8 @@ public sealed class ModelTests
         Assert.Equal(TimeSpan.FromSeconds(60), ex.RetryAfter);
         Assert.Equal("p", ex.ProviderName);
         Assert.Equal("temporarily_unavailable", ex.Error);
-        Assert.Contains("retries later", ex.Remedy, StringComparison.Ordinal);
+        // Issue 16: the remedy tells the person what to do and never promises a retry nobody makes.
+        Assert.Contains("Try again later", ex.Remedy, StringComparison.Ordinal);
+        Assert.DoesNotContain("retries", ex.Remedy, StringComparison.OrdinalIgnoreCase);
     }
 }

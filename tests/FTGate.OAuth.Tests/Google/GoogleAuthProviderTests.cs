@@ -273,7 +273,7 @@ public sealed class GoogleAuthProviderTests
         int requests = h.TokenRequests.Count();
         await Assert.ThrowsAsync<ReauthorizationRequiredException>(() => h.Provider.GetAccessTokenAsync(GoogleTestHarness.User, Ct));
         Assert.Equal(requests, h.TokenRequests.Count());
-        Assert.Contains(h.Logs.Entries, e => e.EventId.Id == 1203);
+        Assert.Contains(h.Logs.Entries, e => e.EventId.Id == 1402);
     }
 
     [Fact]

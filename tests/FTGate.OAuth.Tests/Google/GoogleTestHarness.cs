@@ -3,18 +3,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FTGate.OAuth.Tests.TestSupport;
-using Google.Apis.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Moq;
 
 namespace FTGate.OAuth.Tests.Google;
-
-/// <summary>Google's HTTP seam: a <see cref="HttpClientFactory"/> whose handler is the test's fake.</summary>
-public sealed class FakeGoogleHttpClientFactory(HttpMessageHandler handler) : HttpClientFactory
-{
-    protected override HttpMessageHandler CreateHandler(CreateHttpClientArgs args) => handler;
-}
 
 /// <summary>A Google provider wired to a fake token endpoint, a fake clock and a capturing logger.</summary>
 public sealed class GoogleTestHarness
@@ -35,7 +28,7 @@ public sealed class GoogleTestHarness
         Handler = new FakeHttpHandler(r => Responder(r));
         var monitor = new Mock<IOptionsMonitor<GoogleAuthOptions>>();
         monitor.Setup(m => m.Get("gmail")).Returns(Options);
-        Provider = new GoogleAuthProvider("gmail", monitor.Object, Store, Time, Logs, new FakeGoogleHttpClientFactory(Handler));
+        Provider = new GoogleAuthProvider("gmail", monitor.Object, Store, Time, Logs, new TestHttpClientFactory(Handler));
     }
 
     public Func<RecordedRequest, HttpResponseMessage> Responder { get; set; } = null!;

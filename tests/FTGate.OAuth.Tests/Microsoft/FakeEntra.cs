@@ -18,7 +18,7 @@ internal sealed record EntraRequest(string Path, IReadOnlyDictionary<string, str
 /// devicecode endpoints, with unsigned id_tokens, client_info, rotating refresh tokens and real AADSTS error bodies.
 /// Routes on the path only (MSAL adds query strings such as ?haschrome=1).
 /// </summary>
-internal sealed class FakeEntra : HttpMessageHandler, IMsalHttpClientFactory
+internal sealed class FakeEntra : HttpMessageHandler
 {
     public const string TenantGuid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
     public const string ClientId = "9f4a2b1c-3d5e-4f60-8a7b-1c2d3e4f5a6b";

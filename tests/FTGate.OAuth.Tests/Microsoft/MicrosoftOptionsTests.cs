@@ -1,3 +1,4 @@
+using FTGate.OAuth.Tests.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Identity.Client;
@@ -105,7 +106,7 @@ public sealed class MicrosoftOptionsTests
     {
         using var entra = new FakeEntra();
         var services = new ServiceCollection();
-        services.AddSingleton<IMsalHttpClientFactory>(entra);
+        services.AddSingleton<IHttpClientFactory>(new TestHttpClientFactory(entra));
         services.AddFTGate().AddMicrosoft("Contoso", o =>
         {
             o.ClientId = FakeEntra.ClientId;

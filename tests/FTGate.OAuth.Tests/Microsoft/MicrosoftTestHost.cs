@@ -1,3 +1,4 @@
+using FTGate.OAuth.Tests.TestSupport;
 using System.Collections.Concurrent;
 using System.Web;
 using Microsoft.Extensions.Logging;
@@ -60,7 +61,7 @@ internal sealed class MicrosoftTestHost : IDisposable
 
     public List<string> ExceptionTexts { get; } = [];
 
-    public MicrosoftAuthProvider Create(Action<MicrosoftAuthOptions>? configure = null, TimeProvider? time = null, string name = "Contoso")
+    public MicrosoftAuthProvider Create(Action<MicrosoftAuthOptions>? configure = null, TimeProvider? time = null, string name = "Contoso", IGrantLock? grantLock = null)
     {
         var options = new MicrosoftAuthOptions
         {
@@ -72,7 +73,7 @@ internal sealed class MicrosoftTestHost : IDisposable
         };
         configure?.Invoke(options);
         var factory = LoggerFactory.Create(b => b.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
-        return new MicrosoftAuthProvider(name, new StaticOptionsMonitor<MicrosoftAuthOptions>(name, options), Store, time ?? TimeProvider.System, factory, Entra);
+        return new MicrosoftAuthProvider(name, new StaticOptionsMonitor<MicrosoftAuthOptions>(name, options), Store, time ?? TimeProvider.System, factory, new TestHttpClientFactory(Entra), grantLock);
     }
 
     public static Dictionary<string, string?> Query(Uri uri)

@@ -204,8 +204,10 @@ public sealed class MicrosoftTokenTests : IDisposable
     public async Task RefreshAccessTokenAsync_OtherProcessRefreshesMeanwhile_ReReadsStoreBeforeWriting()
     {
         await _host.AuthorizeAsync(_host.Create());
-        MicrosoftAuthProvider processA = _host.Create();
-        MicrosoftAuthProvider processB = _host.Create();
+
+        // Two processes that share the store but not its grant lock (a host store without one): the write-conflict merge is the last line of defence.
+        MicrosoftAuthProvider processA = _host.Create(grantLock: new InProcessGrantLock());
+        MicrosoftAuthProvider processB = _host.Create(grantLock: new InProcessGrantLock());
         int calls = 0;
 
         // While A's refresh is at Microsoft, B refreshes and stores its rotated token first: A's write then conflicts.
@@ -238,8 +240,10 @@ public sealed class MicrosoftTokenTests : IDisposable
         var store = new InterceptingStore(new InMemoryTokenStore());
         using var host = new MicrosoftTestHost { Store = store };
         await host.AuthorizeAsync(host.Create());
-        MicrosoftAuthProvider processA = host.Create();
-        MicrosoftAuthProvider processB = host.Create();
+
+        // Two processes that share the store but not its grant lock: the write-conflict merge is the last line of defence.
+        MicrosoftAuthProvider processA = host.Create(grantLock: new InProcessGrantLock());
+        MicrosoftAuthProvider processB = host.Create(grantLock: new InProcessGrantLock());
 
         // Just before A writes its refreshed cache, B refreshes and writes: A's write carries a stale version and conflicts.
         store.BeforeSet = async key =>

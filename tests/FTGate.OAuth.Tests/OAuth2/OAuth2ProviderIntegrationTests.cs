@@ -321,13 +321,4 @@ public sealed class OAuth2ProviderIntegrationTests(IntegrationServers servers)
         }
     }
 
-    [Fact]
-    public void SaslMechanism_Configured_ExposedThroughHint()
-    {
-        var (provider, _, _) = Create(o => o.SaslMechanism = SaslMechanismKind.OAuthBearer);
-
-        ISaslMechanismHint hint = provider;
-
-        Assert.Equal(SaslMechanismKind.OAuthBearer, hint.SaslMechanism);
-    }
 }

@@ -22,7 +22,6 @@ public sealed class ProviderRegistrationTests
                 o.Authority = "https://id.example.test";
                 o.ClientId = "c";
                 o.UserName = "u@example.test";
-                o.SaslMechanism = SaslMechanismKind.OAuthBearer;
             });
         using ServiceProvider sp = services.BuildServiceProvider();
         var registry = sp.GetRequiredService<IAuthProviderRegistry>();
@@ -31,7 +30,7 @@ public sealed class ProviderRegistrationTests
         IAuthProvider generic = registry.Get("generic");
 
         Assert.IsType<GoogleAuthProvider>(google);
-        Assert.Equal(SaslMechanismKind.OAuthBearer, Assert.IsType<OAuth2AuthProvider>(generic).SaslMechanism);
+        Assert.Equal("u@example.test", Assert.IsType<OAuth2AuthProvider>(generic).UserName);
         Assert.Equal(GoogleTestHarness.User, google.UserName);
     }
 }

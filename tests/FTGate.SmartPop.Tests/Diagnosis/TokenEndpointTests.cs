@@ -130,7 +130,7 @@ public sealed class TokenEndpointTests
         Assert.Equal(FTGateErrorCodes.ProviderUnavailable, step.ErrorCode);
     }
 
-    private static ProviderHost MicrosoftAppOnly(IMsalHttpClientFactory http) =>
+    private static ProviderHost MicrosoftAppOnly(IHttpClientFactory http) =>
         new(
             b => b.AddMicrosoft("M365", o =>
             {
@@ -160,14 +160,14 @@ public sealed class TokenEndpointTests
         return (step, fetchError);
     }
 
-    /// <summary>MSAL's HTTP seam: every request fails the way HttpClient fails on this network.</summary>
-    private sealed class ThrowingMsalHttp(Exception failure) : IMsalHttpClientFactory
+    /// <summary>The SDK's HTTP seam: every request fails the way HttpClient fails on this network.</summary>
+    private sealed class ThrowingMsalHttp(Exception failure) : IHttpClientFactory
     {
         private int _calls;
 
         public int Calls => Volatile.Read(ref _calls);
 
-        public HttpClient GetHttpClient() => new(new Handler(this, failure));
+        public HttpClient CreateClient(string name) => new(new Handler(this, failure));
 
         private sealed class Handler(ThrowingMsalHttp owner, Exception failure) : HttpMessageHandler
         {
