@@ -241,8 +241,9 @@ internal sealed class BlockingRegistry(IAuthProviderRegistry inner, BlockedItems
 /// <summary>SmartPop's accounts, with blocked accounts refused with their reason (exit code 2).</summary>
 internal sealed class BlockingAccounts(ISmartPopAccounts inner, BlockedItems blocked) : ISmartPopAccounts
 {
-    // Blocked accounts stay listed, so a command that goes through every account says why one cannot be used.
-    public IReadOnlyList<string> Names => [.. inner.Names, .. blocked.Accounts.Keys];
+    // Blocked accounts are not listed (a command that goes through every account collects the others and names the blocked
+    // ones from BlockedItems); asking for one by name says why it cannot be used.
+    public IReadOnlyList<string> Names => inner.Names;
 
     public SmartPopAccount Get(string name) =>
         blocked.Accounts.TryGetValue(name, out string? reason) ? throw new CliException(ExitCodes.UsageOrConfiguration, reason) : inner.Get(name);
