@@ -178,7 +178,7 @@ public sealed class FileUidlStore : IUidlStore, IDisposable, IFailureLog
         }
 
         File.Move(temp, file.Path, overwrite: true);
-        FTGate.OAuth.Internal.DirectorySync.Flush(Path.GetDirectoryName(file.Path)!);
+        FTGate.OAuth.Internal.DirectorySync.Flush(Path.GetDirectoryName(file.Path)!); // a full file path always has a folder
     }
 
     private async Task<AccountFile> OpenAsync(string accountName, CancellationToken cancellationToken)

@@ -2,7 +2,7 @@ namespace FTGate.SmartPop;
 
 /// <summary>
 /// What the hosted poller is doing, account by account (registered by <c>builder.AddSmartPopPoller()</c>): when each
-/// account was last polled and is next due, its failures and whether it is paused. Read it for a health check or an
+/// account was last polled and is next due, its failures, its stuck messages and whether it is paused. Read it for a health check or an
 /// admin page.
 /// </summary>
 /// <example>
@@ -66,6 +66,12 @@ public sealed class SmartPopAccountStatus
 
     /// <summary>The messages the last fetch could not deliver (too large, or the sink failed); empty when none.</summary>
     public IReadOnlyList<MessageFailure> Failures => LastResult?.Failures ?? [];
+
+    /// <summary>
+    /// Messages that have failed in several fetches in a row (<see cref="FetchResult.StuckMessages"/> of the last fetch):
+    /// SmartPop keeps retrying them, but a person should look. Empty when none.
+    /// </summary>
+    public IReadOnlyList<MessageFailure> StuckMessages => LastResult?.StuckMessages ?? [];
 
     /// <summary>The last failure's error code, if the last poll failed or the account is paused.</summary>
     public string? LastErrorCode { get; init; }

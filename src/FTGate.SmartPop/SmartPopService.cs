@@ -333,6 +333,7 @@ public sealed class SmartPopService : IHostedService, ISmartPopPollerStatus
 
     private async Task<bool> IsAuthorizedAgainAsync(SmartPopAccount account, DateTimeOffset pausedAt, CancellationToken stop)
     {
+        // UsesOAuth means AuthProvider is set.
         if (!account.UsesOAuth || !_providers.TryGet(account.AuthProvider!, out IAuthProvider? provider))
         {
             return true;

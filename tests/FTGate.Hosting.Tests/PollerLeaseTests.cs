@@ -68,6 +68,25 @@ public sealed class PollerLeaseTests
     }
 
     [Fact]
+    public async Task Status_LastFetchHadStuckAndFailedMessages_ReportsThem()
+    {
+        var stuck = new MessageFailure { Uidl = "u7", ErrorCode = "pop3_retrieve_failed", Message = "-ERR message corrupt" };
+        var failed = new MessageFailure { Uidl = "u8", ErrorCode = SmartPopErrorCodes.DeliveryFailed, Message = "the sink threw" };
+        var client = new Mock<ISmartPopClient>(MockBehavior.Strict);
+        client.Setup(c => c.FetchAsync(It.IsAny<SmartPopAccount>(), _sink, null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new FetchResult { AccountName = "a", Completed = true, Failures = [stuck, failed], StuckMessages = [stuck] });
+        SmartPopService poller = Poller(client.Object, Account("a"));
+        Task<SmartPopAccountStatus> polled = WhenStatusAsync(poller, s => s.LastResult is not null);
+
+        await poller.StartAsync(_ct);
+        SmartPopAccountStatus status = await polled;
+        await poller.StopAsync(_ct);
+
+        Assert.Equal(["u7"], status.StuckMessages.Select(m => m.Uidl));
+        Assert.Equal(["u7", "u8"], status.Failures.Select(m => m.Uidl));
+    }
+
+    [Fact]
     public async Task Poll_LeaseLostDuringFetch_CancelsTheFetchAndCountsNoFailure()
     {
         var fetching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

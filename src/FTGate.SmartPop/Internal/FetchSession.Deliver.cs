@@ -198,7 +198,7 @@ internal sealed partial class FetchSession
                 var keys = new List<string>(accepted.Count * 2);
                 foreach ((ListedMessage m, byte[] digest, _) in accepted)
                 {
-                    keys.Add(m.Key!);
+                    keys.Add(m.Key!); // a planned message is identified: its Key is set
                     if (m.UniqueUidl && m.Key == m.Uidl)
                     {
                         keys.Add(MessageIdentity.ContentKey(m.Uidl, digest, 0));
@@ -231,7 +231,7 @@ internal sealed partial class FetchSession
 
             _deliveredCount++;
             _bytes += received;
-            _delivered.Add(m.Key!);
+            _delivered.Add(m.Key!); // a planned message is identified: its Key is set
             SmartPopMetrics.Messages.Add(1, SmartPopMetrics.Account(Name));
             SmartPopMetrics.Bytes.Add(received, SmartPopMetrics.Account(Name));
             Log.MessageDelivered(_logger, Name, m.SinkId, received);

@@ -80,13 +80,14 @@ internal sealed partial class FetchSession
         Log.Listed(_logger, Name, _listed, plan.New, plan.Download.Count, plan.TooLarge.Count, plan.Deferred, plan.DeleteSeen.Count);
         foreach (ListedMessage big in plan.TooLarge)
         {
+            // The plan holds identified messages only: their Key is set.
             if (_failed.ContainsKey(big.Key!))
             {
                 continue;
             }
 
             _tooLarge++;
-            bool received = knownTooLarge.Contains(big.Key!) && big.Size <= _account.MaxMessageSize;
+            bool received = knownTooLarge.Contains(big.Key!) && big.Size <= _account.MaxMessageSize; // identified: Key is set
             Log.MessageTooLarge(_logger, Name, big.SinkId, big.Size, _account.MaxMessageSize);
             Fail(big, SmartPopErrorCodes.MessageTooLarge, received
                 ? $"More than MaxMessageSize {_account.MaxMessageSize} bytes arrived in an earlier fetch (LIST said {big.Size}); skipped without downloading and left on the server."

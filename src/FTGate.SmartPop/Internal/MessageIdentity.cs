@@ -189,7 +189,7 @@ internal static class MessageIdentity
 
         if (duplicated > 0)
         {
-            problems.Add($"{duplicated} message(s) share a UIDL with another (for example '{Shown(example!)}'); they are identified by their content");
+            problems.Add($"{duplicated} message(s) share a UIDL with another (for example '{Shown(example!)}'); they are identified by their content"); // example: set with the first one
         }
 
         if (empty > 0 && serverHasUidl)
@@ -199,7 +199,7 @@ internal static class MessageIdentity
 
         if (irregular > 0)
         {
-            problems.Add($"{irregular} UIDL(s) break RFC 1939 (spaces, control characters, non-ASCII or more than 70 characters, for example '{Shown(example!)}'); they are used as sent");
+            problems.Add($"{irregular} UIDL(s) break RFC 1939 (spaces, control characters, non-ASCII or more than 70 characters, for example '{Shown(example!)}'); they are used as sent"); // example: set with the first one
         }
 
         warning = problems.Count == 0 ? null : "The server's UIDLs are unreliable: " + string.Join("; ", problems) + ".";

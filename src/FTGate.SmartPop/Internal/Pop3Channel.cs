@@ -38,7 +38,7 @@ internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider
     {
         int read;
         using (var limit = new CancellationTokenSource(timeout, time))
-        using (cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), limit))
+        using (cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), limit)) // s is limit
         {
             try
             {
@@ -66,7 +66,7 @@ internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         using var limit = new CancellationTokenSource(timeout, time);
-        using (cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), limit))
+        using (cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), limit)) // s is limit
         {
             try
             {
