@@ -345,7 +345,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, IAppOnlyAuthProvider
         try
         {
             string json = string.IsNullOrWhiteSpace(_options.ServiceAccountKeyJson)
-                ? File.ReadAllText(_options.ServiceAccountKeyFile!)
+                ? File.ReadAllText(_options.ServiceAccountKeyFile!) // the validator requires the key file when no key JSON is given
                 : _options.ServiceAccountKeyJson;
             ServiceAccountCredential parsed = CredentialFactory.FromJson<ServiceAccountCredential>(json);
             string? clientId = null;
@@ -370,7 +370,7 @@ public sealed class GoogleAuthProvider : IAuthProvider, IAppOnlyAuthProvider
 
     private ServiceAccountCredential CreateServiceAccountCredential(string mailbox)
     {
-        ServiceAccountCredential key = _serviceAccountKey!.Value.Credential;
+        ServiceAccountCredential key = _serviceAccountKey!.Value.Credential; // only called in service-account mode, where the constructor sets the lazily loaded key
         var initializer = new ServiceAccountCredential.Initializer(key.Id, key.TokenServerUrl)
         {
             User = mailbox,

@@ -77,7 +77,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
         var endpoint = new DuendeTokenEndpoint(
             _http,
             async ct => (await GetEndpointsAsync(ct).ConfigureAwait(false)).Token,
-            () => new GrantClient(_options.ClientId!, _options.ClientSecret, CredentialStyle),
+            () => new GrantClient(_options.ClientId!, _options.ClientSecret, CredentialStyle), // ClientId is required: validated at start (OAuth2AuthOptions validator)
             timeProvider);
         _flow = new RefreshTokenGrantFlow(
             name,
@@ -153,7 +153,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
             cancellationToken).ConfigureAwait(false);
 
         string url = new RequestUrl(endpoints.Authorization).CreateAuthorizeUrl(
-            clientId: _options.ClientId!,
+            clientId: _options.ClientId!, // ClientId is required: validated at start (OAuth2AuthOptions validator)
             responseType: "code",
             scope: ScopeParameter,
             redirectUri: request.RedirectUri.OriginalString,
@@ -245,7 +245,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
             var request = new DeviceTokenRequest
             {
                 Address = endpoints.Token,
-                ClientId = _options.ClientId!,
+                ClientId = _options.ClientId!, // ClientId is required: validated at start (OAuth2AuthOptions validator)
                 ClientSecret = _options.ClientSecret,
                 ClientCredentialStyle = CredentialStyle,
                 DeviceCode = device.DeviceCode,
@@ -409,7 +409,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
         var request = new ClientCredentialsTokenRequest
         {
             Address = endpoints.Token,
-            ClientId = _options.ClientId!,
+            ClientId = _options.ClientId!, // ClientId is required: validated at start (OAuth2AuthOptions validator)
             ClientSecret = _options.ClientSecret,
             ClientCredentialStyle = CredentialStyle,
             Scope = ScopeParameter,
@@ -453,7 +453,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
                 new TokenRevocationRequest
                 {
                     Address = endpoints.Revocation,
-                    ClientId = _options.ClientId!,
+                    ClientId = _options.ClientId!, // ClientId is required: validated at start (OAuth2AuthOptions validator)
                     ClientSecret = _options.ClientSecret,
                     ClientCredentialStyle = CredentialStyle,
                     Token = token,
@@ -548,7 +548,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
             }
         }
 
-        string reason = last!.ErrorType == ResponseErrorType.Http ? $"HTTP {(int)last.HttpStatusCode}" : last.Error ?? last.ErrorType.ToString();
+        string reason = last!.ErrorType == ResponseErrorType.Http ? $"HTTP {(int)last.HttpStatusCode}" : last.Error ?? last.ErrorType.ToString(); // the loop runs at least once (two discovery paths), so last is set
         ProviderLog.OAuth2DiscoveryFailed(_logger, Name, authority, reason);
         if (last.ErrorType == ResponseErrorType.Exception || (int)last.HttpStatusCode >= 500 || last.HttpStatusCode == HttpStatusCode.TooManyRequests)
         {
@@ -575,7 +575,7 @@ public sealed class OAuth2AuthProvider : IAuthProvider, IAppOnlyAuthProvider
                 new DeviceAuthorizationRequest
                 {
                     Address = address,
-                    ClientId = _options.ClientId!,
+                    ClientId = _options.ClientId!, // ClientId is required: validated at start (OAuth2AuthOptions validator)
                     ClientSecret = _options.ClientSecret,
                     ClientCredentialStyle = CredentialStyle,
                     Scope = ScopeParameter,
