@@ -379,7 +379,7 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
             lock (_output)
             {
                 _output.AppendLine(line);
-                if (line.Contains("[1304]", StringComparison.Ordinal))
+                if (line.Contains("[1400]", StringComparison.Ordinal)) // GrantRefreshed: the grant flow's one refresh log
                 {
                     _refreshedAt.Add(s_clock.Elapsed);
                 }

@@ -12,9 +12,6 @@ internal static partial class ProviderLog
     [LoggerMessage(EventId = 1201, EventName = "GoogleAuthorizationCompleted", Level = LogLevel.Information, Message = "Provider '{Provider}': authorization has been granted for {UserName}; access token valid until {ExpiresOn:u}.")]
     public static partial void GoogleAuthorizationCompleted(ILogger logger, string provider, string userName, DateTimeOffset expiresOn);
 
-    [LoggerMessage(EventId = 1202, EventName = "GoogleTokenRefreshed", Level = LogLevel.Debug, Message = "Provider '{Provider}': access token for {UserName} refreshed; valid until {ExpiresOn:u}; refresh token rotated: {Rotated}.")]
-    public static partial void GoogleTokenRefreshed(ILogger logger, string provider, string userName, DateTimeOffset expiresOn, bool rotated);
-
     [LoggerMessage(EventId = 1203, EventName = "GoogleReauthorizationRequired", Level = LogLevel.Error, Message = "Provider '{Provider}': the authorization for {UserName} is no longer valid ({Error}); re-authorization needed. {Remedy}")]
     public static partial void GoogleReauthorizationRequired(ILogger logger, string provider, string userName, string error, string? remedy);
 
@@ -54,9 +51,6 @@ internal static partial class ProviderLog
 
     [LoggerMessage(EventId = 1303, EventName = "OAuth2AuthorizationCompleted", Level = LogLevel.Information, Message = "Provider '{Provider}': authorization has been granted for {UserName}; access token valid until {ExpiresOn:u}.")]
     public static partial void OAuth2AuthorizationCompleted(ILogger logger, string provider, string userName, DateTimeOffset expiresOn);
-
-    [LoggerMessage(EventId = 1304, EventName = "OAuth2TokenRefreshed", Level = LogLevel.Debug, Message = "Provider '{Provider}': access token for {UserName} refreshed; valid until {ExpiresOn:u}; refresh token rotated: {Rotated}.")]
-    public static partial void OAuth2TokenRefreshed(ILogger logger, string provider, string userName, DateTimeOffset expiresOn, bool rotated);
 
     [LoggerMessage(EventId = 1305, EventName = "OAuth2ReauthorizationRequired", Level = LogLevel.Error, Message = "Provider '{Provider}': the authorization for {UserName} is no longer valid ({Error}); re-authorization needed.")]
     public static partial void OAuth2ReauthorizationRequired(ILogger logger, string provider, string userName, string error);
