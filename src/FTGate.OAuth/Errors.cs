@@ -166,6 +166,16 @@ public sealed class FTGateConfigurationException : FTGateException
         : base(FTGateErrorCodes.ConfigurationInvalid, message, remedy, innerException)
     {
     }
+
+    /// <summary>Creates the exception with a more specific error code than <c>configuration_invalid</c>.</summary>
+    /// <param name="errorCode">The stable error code, for example <c>smartpop_account_unknown</c>.</param>
+    /// <param name="message">Which item and field is wrong, and how.</param>
+    /// <param name="remedy">How to fix it.</param>
+    /// <param name="innerException">The underlying cause.</param>
+    public FTGateConfigurationException(string errorCode, string message, string? remedy, Exception? innerException)
+        : base(errorCode, message, remedy, innerException)
+    {
+    }
 }
 
 /// <summary>A token store write lost a race: the entry changed since it was read. Read it again and retry.</summary>

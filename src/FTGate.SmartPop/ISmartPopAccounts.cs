@@ -13,7 +13,7 @@ public interface ISmartPopAccounts
     /// <summary>Returns an account by name.</summary>
     /// <param name="name">The account's name (case-sensitive).</param>
     /// <returns>The account's current options.</returns>
-    /// <exception cref="FTGateConfigurationException">No account has that name; the message lists the known ones.</exception>
+    /// <exception cref="FTGateConfigurationException">No account has that name (error code <see cref="SmartPopErrorCodes.AccountUnknown"/>); the message lists the known ones.</exception>
     SmartPopAccount Get(string name);
 
     /// <summary>Looks an account up by name.</summary>
@@ -70,10 +70,12 @@ internal sealed class SmartPopAccounts(IEnumerable<SmartPopAccountRegistration> 
         TryGet(name, out SmartPopAccount? account)
             ? account
             : throw new FTGateConfigurationException(
+                SmartPopErrorCodes.AccountUnknown,
                 Names.Count == 0
                     ? $"No SmartPop account named '{name}' is configured, and none are configured at all."
                     : $"No SmartPop account named '{name}' is configured. Known accounts: {string.Join(", ", Names.Select(n => $"'{n}'"))}.",
-                "Use one of the known names (case-sensitive), or add the account under FTGate:SmartPop:Accounts:<name>.");
+                "Use one of the known names (case-sensitive), or add the account under FTGate:SmartPop:Accounts:<name>.",
+                innerException: null);
 
     public bool TryGet(string name, [NotNullWhen(true)] out SmartPopAccount? account)
     {

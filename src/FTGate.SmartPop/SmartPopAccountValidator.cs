@@ -36,6 +36,14 @@ public sealed class SmartPopAccountValidator : IValidateOptions<SmartPopAccount>
             failures.Add("SmartPop account '': Name is required.");
         }
 
+        AddConnectionFailures(failures, p, o);
+        AddCredentialFailures(failures, p, o);
+        AddCollectionFailures(failures, p, o);
+        return failures;
+    }
+
+    private static void AddConnectionFailures(List<string> failures, string p, SmartPopAccount o)
+    {
         if (string.IsNullOrWhiteSpace(o.Host))
         {
             failures.Add(p + "Host is required.");
@@ -64,7 +72,10 @@ public sealed class SmartPopAccountValidator : IValidateOptions<SmartPopAccount>
         {
             failures.Add(p + $"TrustedRootCertificateFile '{roots}' does not exist; give the path of a PEM file with the private CA's root certificate, or remove the setting to use the system's roots.");
         }
+    }
 
+    private static void AddCredentialFailures(List<string> failures, string p, SmartPopAccount o)
+    {
         int sources = (string.IsNullOrEmpty(o.Password) ? 0 : 1) + (string.IsNullOrWhiteSpace(o.PasswordEnvironmentVariable) ? 0 : 1) + (string.IsNullOrWhiteSpace(o.AuthProvider) ? 0 : 1);
         if (sources == 0)
         {
@@ -83,7 +94,10 @@ public sealed class SmartPopAccountValidator : IValidateOptions<SmartPopAccount>
         {
             failures.Add(p + (o.UsesOAuth ? $"SaslMechanism '{mechanism}' is not XOAuth2 or OAuthBearer." : "SaslMechanism applies only to OAuth2 accounts (AuthProvider); remove it."));
         }
+    }
 
+    private static void AddCollectionFailures(List<string> failures, string p, SmartPopAccount o)
+    {
         if (o.DeleteAfterDays is < 0)
         {
             failures.Add(p + "DeleteAfterDays must be 0 or more.");
@@ -123,8 +137,6 @@ public sealed class SmartPopAccountValidator : IValidateOptions<SmartPopAccount>
         {
             failures.Add(p + "FetchTimeout must be at least 1 second (for example \"00:10:00\" for 10 minutes).");
         }
-
-        return failures;
     }
 }
 

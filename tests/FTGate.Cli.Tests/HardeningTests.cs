@@ -66,7 +66,10 @@ public sealed class HardeningTests
             """);
         var store = new FileTokenStore(Path.Combine(Path.GetDirectoryName(config)!, "ftgate.tokens"));
         await store.SetAsync("unrelated", "x"u8.ToArray(), null, Ct); // the key and an owner-only folder, as the CLI makes them
-        await File.WriteAllTextAsync(store.GetPath($"grant/Corrupt/{User.ToUpperInvariant()}"), "not a token file", Ct);
+        string[] before = System.IO.Directory.GetFiles(store.Directory, "*.tok");
+        await store.SetAsync($"grant/Corrupt/{User.ToUpperInvariant()}", "x"u8.ToArray(), null, Ct);
+        string grantFile = Assert.Single(System.IO.Directory.GetFiles(store.Directory, "*.tok").Except(before, StringComparer.Ordinal));
+        await File.WriteAllTextAsync(grantFile, "not a token file", Ct); // the entry's file, found as the store wrote it
 
         CliRun run = await CliProcess.RunAsync(config, ["status"]);
 

@@ -21,9 +21,6 @@ public sealed class MemberLengthTests
     /// </summary>
     private static readonly Dictionary<string, string> s_stillBeingSplit = new(StringComparer.Ordinal)
     {
-        ["src/FTGate.SmartPop/SmartPopAccountValidator.cs: SmartPopAccountValidator.GetFailures"] = "issue 18 item 4, issue 14 (which owns the file) did not split it",
-        ["src/FTGate.Testing/Internal/Pop3Session.cs: Pop3Session.AuthAsync"] = "issue 18 item 4, issue 14 (which owns the file) did not split it",
-        ["src/FTGate.Testing/Internal/Pop3Session.cs: Pop3Session.TransactionAsync"] = "issue 18 item 4, issue 14 (which owns the file) did not split it",
     };
 
     [Fact]

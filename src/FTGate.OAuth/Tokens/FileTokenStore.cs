@@ -112,7 +112,7 @@ public sealed partial class FileTokenStore : ITokenStore
     /// <summary>The file that holds (or would hold) the entry with the given key.</summary>
     /// <param name="key">The entry's key.</param>
     /// <returns>The full path.</returns>
-    public string GetPath(string key)
+    internal string GetPath(string key)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         var readable = new StringBuilder(Math.Min(key.Length, 60));

@@ -231,13 +231,7 @@ internal sealed class Pop3Session : IDisposable
     {
         if (argument.Length == 0)
         {
-            var mechanisms = new List<string> { "PLAIN", "XOAUTH2" };
-            if (SupportsMechanism("OAUTHBEARER"))
-            {
-                mechanisms.Add("OAUTHBEARER");
-            }
-
-            await SendMultiAsync("+OK", mechanisms, cancellationToken).ConfigureAwait(false);
+            await SendMechanismsAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -254,17 +248,7 @@ internal sealed class Pop3Session : IDisposable
             return;
         }
 
-        string? response = parts.Length > 1 ? parts[1] : null;
-        if (response is null)
-        {
-            await SendAsync("+ ", cancellationToken).ConfigureAwait(false);
-            response = await _reader.ReadLineAsync(MaxLineLength, cancellationToken).ConfigureAwait(false);
-            if (response is null)
-            {
-                throw new DropConnectionException();
-            }
-        }
-
+        string response = parts.Length > 1 ? parts[1] : await ReadContinuationAsync(cancellationToken).ConfigureAwait(false);
         if (response == "*")
         {
             await SendAsync("-ERR Authentication aborted by client.", cancellationToken).ConfigureAwait(false);
@@ -300,6 +284,28 @@ internal sealed class Pop3Session : IDisposable
             return;
         }
 
+        await RejectOAuthAsync(mechanism, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SendMechanismsAsync(CancellationToken cancellationToken)
+    {
+        var mechanisms = new List<string> { "PLAIN", "XOAUTH2" };
+        if (SupportsMechanism("OAUTHBEARER"))
+        {
+            mechanisms.Add("OAUTHBEARER");
+        }
+
+        await SendMultiAsync("+OK", mechanisms, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<string> ReadContinuationAsync(CancellationToken cancellationToken)
+    {
+        await SendAsync("+ ", cancellationToken).ConfigureAwait(false);
+        return await _reader.ReadLineAsync(MaxLineLength, cancellationToken).ConfigureAwait(false) ?? throw new DropConnectionException();
+    }
+
+    private async Task RejectOAuthAsync(string mechanism, CancellationToken cancellationToken)
+    {
         _server.Counters.Login(false);
         string? challenge = Style switch
         {
@@ -474,100 +480,117 @@ internal sealed class Pop3Session : IDisposable
         }
 
         string[] args = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        switch (command)
+        Task reply = command switch
         {
-            case "STAT":
-                long size = 0;
-                int count = 0;
-                for (int i = 0; i < _maildrop.Count; i++)
-                {
-                    if (!_deleted[i])
-                    {
-                        count++;
-                        size += _maildrop[i].Size;
-                    }
-                }
+            "STAT" => StatAsync(cancellationToken),
+            "LIST" or "UIDL" => ListAsync(command == "UIDL", args, cancellationToken),
+            "RETR" => RetrAsync(args, cancellationToken),
+            "TOP" => TopAsync(args, cancellationToken),
+            "DELE" => DeleAsync(args, cancellationToken),
+            _ => RsetAsync(cancellationToken),
+        };
+        await reply.ConfigureAwait(false);
+    }
 
-                await SendAsync($"+OK {count + Faults.StatCountOffset} {size}", cancellationToken).ConfigureAwait(false);
-                break;
-            case "LIST" or "UIDL":
-                bool uidl = command == "UIDL";
-                if (uidl && Faults.DisableUidl)
-                {
-                    await SendAsync("-ERR Unknown command: UIDL", cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-
-                if (args.Length > 0)
-                {
-                    if (await MessageAsync(args[0], cancellationToken).ConfigureAwait(false) is int n)
-                    {
-                        await SendAsync($"+OK {n + 1} {(uidl ? _maildrop[n].Uid : _maildrop[n].Size)}", cancellationToken).ConfigureAwait(false);
-                    }
-
-                    break;
-                }
-
-                IReadOnlyList<string> lines = ListingLines(uidl);
-                await SendMultiAsync(uidl ? "+OK" : $"+OK {lines.Count} messages:", lines, cancellationToken).ConfigureAwait(false);
-                break;
-            case "RETR":
-                if (await MessageAsync(args.FirstOrDefault(), cancellationToken).ConfigureAwait(false) is int retr)
-                {
-                    _server.Counters.Retr();
-                    TestMessage message = _maildrop[retr];
-                    if (Faults.TakeRetrRefusal(message.Uid) is { } refusal)
-                    {
-                        await SendAsync(refusal, cancellationToken).ConfigureAwait(false);
-                        break;
-                    }
-
-                    if (await HostileRetrAsync(message, cancellationToken).ConfigureAwait(false))
-                    {
-                        break;
-                    }
-
-                    await SendDataAsync(
-                        $"+OK {message.Size} octets",
-                        Pop3Wire.ToWireBody(message.Content.Span),
-                        Faults.TakeRetrDrop(retr + 1),
-                        cancellationToken).ConfigureAwait(false);
-                }
-
-                break;
-            case "TOP":
-                if (Faults.DisableTop)
-                {
-                    await SendAsync("-ERR Unknown command: TOP", cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-
-                if (args.Length < 2 || !int.TryParse(args[1], out int bodyLines) || bodyLines < 0)
-                {
-                    await SendAsync("-ERR Invalid number of lines.", cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-
-                if (await MessageAsync(args[0], cancellationToken).ConfigureAwait(false) is int top)
-                {
-                    _server.Counters.Top();
-                    await SendDataAsync("+OK", Pop3Wire.ToWireTop(_maildrop[top].Content.Span, bodyLines), null, cancellationToken).ConfigureAwait(false);
-                }
-
-                break;
-            case "DELE":
-                if (await MessageAsync(args.FirstOrDefault(), cancellationToken).ConfigureAwait(false) is int dele)
-                {
-                    _deleted[dele] = true;
-                    await SendAsync("+OK Marked to be deleted.", cancellationToken).ConfigureAwait(false);
-                }
-
-                break;
-            default: // RSET
-                Array.Clear(_deleted);
-                await SendAsync("+OK", cancellationToken).ConfigureAwait(false);
-                break;
+    private async Task StatAsync(CancellationToken cancellationToken)
+    {
+        long size = 0;
+        int count = 0;
+        for (int i = 0; i < _maildrop.Count; i++)
+        {
+            if (!_deleted[i])
+            {
+                count++;
+                size += _maildrop[i].Size;
+            }
         }
+
+        await SendAsync($"+OK {count + Faults.StatCountOffset} {size}", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ListAsync(bool uidl, string[] args, CancellationToken cancellationToken)
+    {
+        if (uidl && Faults.DisableUidl)
+        {
+            await SendAsync("-ERR Unknown command: UIDL", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (args.Length > 0)
+        {
+            if (await MessageAsync(args[0], cancellationToken).ConfigureAwait(false) is int n)
+            {
+                await SendAsync($"+OK {n + 1} {(uidl ? _maildrop[n].Uid : _maildrop[n].Size)}", cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        IReadOnlyList<string> lines = ListingLines(uidl);
+        await SendMultiAsync(uidl ? "+OK" : $"+OK {lines.Count} messages:", lines, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RetrAsync(string[] args, CancellationToken cancellationToken)
+    {
+        if (await MessageAsync(args.FirstOrDefault(), cancellationToken).ConfigureAwait(false) is not int retr)
+        {
+            return;
+        }
+
+        _server.Counters.Retr();
+        TestMessage message = _maildrop[retr];
+        if (Faults.TakeRetrRefusal(message.Uid) is { } refusal)
+        {
+            await SendAsync(refusal, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (await HostileRetrAsync(message, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        await SendDataAsync(
+            $"+OK {message.Size} octets",
+            Pop3Wire.ToWireBody(message.Content.Span),
+            Faults.TakeRetrDrop(retr + 1),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task TopAsync(string[] args, CancellationToken cancellationToken)
+    {
+        if (Faults.DisableTop)
+        {
+            await SendAsync("-ERR Unknown command: TOP", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (args.Length < 2 || !int.TryParse(args[1], out int bodyLines) || bodyLines < 0)
+        {
+            await SendAsync("-ERR Invalid number of lines.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (await MessageAsync(args[0], cancellationToken).ConfigureAwait(false) is int top)
+        {
+            _server.Counters.Top();
+            await SendDataAsync("+OK", Pop3Wire.ToWireTop(_maildrop[top].Content.Span, bodyLines), null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DeleAsync(string[] args, CancellationToken cancellationToken)
+    {
+        if (await MessageAsync(args.FirstOrDefault(), cancellationToken).ConfigureAwait(false) is int dele)
+        {
+            _deleted[dele] = true;
+            await SendAsync("+OK Marked to be deleted.", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RsetAsync(CancellationToken cancellationToken)
+    {
+        Array.Clear(_deleted);
+        await SendAsync("+OK", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Parses a message number; answers -ERR and returns null when it names no (undeleted) message.</summary>

@@ -344,6 +344,8 @@ public sealed class AccountValidationTests
         Assert.Equal(33554432, sp.GetRequiredService<IOptions<SmartPopOptions>>().Value.MemoryBudgetBytes);
         FTGateConfigurationException unknown = Assert.Throws<FTGateConfigurationException>(() => accounts.Get("nope"));
         Assert.Contains("'work'", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(SmartPopErrorCodes.AccountUnknown, unknown.ErrorCode);
+        Assert.Equal("smartpop_account_unknown", unknown.ErrorCode);
         Exception startup = Assert.ThrowsAny<Exception>(() => sp.ValidateFTGateConfiguration());
         Assert.Contains("SmartPop account 'broken': Host is required.", startup.ToString(), StringComparison.Ordinal);
         Assert.NotNull(sp.GetRequiredService<ISmartPopClient>());
