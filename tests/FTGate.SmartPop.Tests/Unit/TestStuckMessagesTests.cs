@@ -74,6 +74,22 @@ public sealed class TestStuckMessagesTests
         Assert.Contains("its download breaks every time", stat.Remedy, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task FileUidlStore_FailureRecordsWrittenBeforeNumberAndReplyWereKept_StillRead_AndNewOnesKeepThem()
+    {
+        string dir = FTGate.Tests.Infrastructure.Infra.NewTempDirectory("sp-failures");
+        using var store = new FileUidlStore(dir);
+        string path = Path.ChangeExtension(store.GetFilePath("acct"), ".failures.json");
+        await File.WriteAllTextAsync(path, """[{"Key":"k","Uidl":"old","Fetches":3,"ErrorCode":"pop3_command_failed","Message":"The server refused RETR 2: -ERR gone.","Size":5,"TooLarge":false,"Limit":100}]""", Ct);
+
+        MessageFailure old = Assert.Single(await store.GetFailingMessagesAsync("acct", Ct));
+        Assert.Equal(("old", 3, 0, null), (old.Uidl, old.FailedFetches, old.MessageNumber, old.ServerReply));
+
+        await ((IFailureLog)store).SaveFailuresAsync("acct", [new FailureRecord("k", "new", 4, SmartPopErrorCodes.CommandFailed, "refused", 5, false, 100, 7, "-ERR no")], Ct);
+        MessageFailure kept = Assert.Single(await store.GetFailingMessagesAsync("acct", Ct));
+        Assert.Equal(("new", 4, 7, "-ERR no"), (kept.Uidl, kept.FailedFetches, kept.MessageNumber, kept.ServerReply));
+    }
+
     private static async Task<TestReport> RunTestAsync(InMemoryUidlStore store)
     {
         var mailbox = new FakeMailbox().Add("u1", "one").Add("u2", "two").Add("u3", "six");
