@@ -24,11 +24,18 @@ public sealed class SmartPopOptions
     /// <value>Default 67,108,864 (64 MiB).</value>
     public long MemoryBudgetBytes { get; set; } = 64L * 1024 * 1024;
 
-    /// <summary>Where the server offers PIPELINING, messages up to this size are retrieved in pipelined batches.</summary>
-    /// <value>Default 262,144 (256 KiB). 0 disables batching.</value>
-    public long PipelineMessageMaxBytes { get; set; } = 256 * 1024;
+    /// <summary>
+    /// Where the server offers PIPELINING, messages up to this size are retrieved in pipelined batches. Messages stream into
+    /// the sink whatever their size, so a larger message costs no memory in a batch; it shares the batch's single commit
+    /// (file flushes, folder flush, seen records) instead of paying one of its own.
+    /// </summary>
+    /// <value>Default 4,194,304 (4 MiB, the same as <see cref="PipelineBatchMaxBytes"/>). 0 disables batching.</value>
+    public long PipelineMessageMaxBytes { get; set; } = 4L * 1024 * 1024;
 
-    /// <summary>The most bytes one pipelined batch holds (also capped by the memory budget).</summary>
+    /// <summary>
+    /// The most bytes (as listed) one pipelined batch holds, also capped by half the memory budget. A batch is committed as a
+    /// whole, so this bounds what a crash makes the next fetch download again.
+    /// </summary>
     /// <value>Default 4,194,304 (4 MiB).</value>
     public long PipelineBatchMaxBytes { get; set; } = 4L * 1024 * 1024;
 

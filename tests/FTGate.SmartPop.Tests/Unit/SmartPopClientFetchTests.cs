@@ -277,12 +277,32 @@ public sealed class SmartPopClientFetchTests
         var connection = new FakePop3Connection(mailbox);
         connection.Server = connection.Server with { SupportsPipelining = true };
         var sink = new RecordingSink();
-        SmartPopClient client = TestAccounts.Client(registry.Object, new InMemoryUidlStore(), new FakeFactory(() => connection));
+        SmartPopClient client = TestAccounts.Client(registry.Object, new InMemoryUidlStore(), new FakeFactory(() => connection), options: new SmartPopOptions { PipelineMessageMaxBytes = 256 * 1024 });
 
         FetchResult result = await client.FetchAsync(TestAccounts.OAuth(), sink);
 
         Assert.Equal(4, result.Delivered);
         Assert.Contains("PIPELINE 1,2", connection.Journal);
+        Assert.Contains("RETR 3", connection.Journal); // over PipelineMessageMaxBytes: alone
+        Assert.Equal(["s1", "s2", "big", "s3"], sink.Delivered.Select(d => d.Uidl));
+    }
+
+    [Fact]
+    public async Task FetchAsync_Pipelining_ByDefault_ALargerMessageSharesTheBatch()
+    {
+        // Messages stream into the sink, so a 300 KB message costs no memory in a batch: by default (up to 4 MiB) it is
+        // pipelined with its neighbours and shares their commit.
+        var mailbox = new FakeMailbox().Add("s1", "a").Add("s2", "b").Add("big", new string('x', 300_000)).Add("s3", "c");
+        var (_, registry) = TestAccounts.Provider();
+        var connection = new FakePop3Connection(mailbox);
+        connection.Server = connection.Server with { SupportsPipelining = true };
+        var sink = new RecordingSink();
+        SmartPopClient client = TestAccounts.Client(registry.Object, new InMemoryUidlStore(), new FakeFactory(() => connection));
+
+        FetchResult result = await client.FetchAsync(TestAccounts.OAuth(), sink);
+
+        Assert.Equal(4, result.Delivered);
+        Assert.Contains("PIPELINE 1,2,3,4", connection.Journal);
         Assert.Equal(["s1", "s2", "big", "s3"], sink.Delivered.Select(d => d.Uidl));
     }
 
