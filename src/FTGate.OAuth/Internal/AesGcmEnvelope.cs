@@ -45,14 +45,15 @@ internal static class AesGcmEnvelope
     }
 
     /// <summary>Decrypts an envelope stored for the entry <paramref name="key"/>.</summary>
-    /// <param name="aesKey">The store's 32-byte key.</param>
+    /// <param name="aesKey">The store's 32-byte key, asked for only once the header is sound (the file store loads its key
+    /// lazily: a file that is not an envelope is reported as corrupted, not as a missing key).</param>
     /// <param name="key">The entry's key (authenticated).</param>
     /// <param name="location">Where the envelope was read (a path, a Redis key), named in errors.</param>
     /// <param name="bytes">The stored envelope.</param>
     /// <param name="container">What holds an entry in this store ("file", "entry"), for the error messages.</param>
     /// <param name="authenticationFailure">The store's explanation of a failed authentication (what to check).</param>
     /// <exception cref="TokenStoreCorruptedException">Wrong header, truncated, or failed authentication.</exception>
-    public static TokenStoreEntry Open(ReadOnlySpan<byte> aesKey, string key, string location, ReadOnlySpan<byte> bytes, string container, string authenticationFailure)
+    public static TokenStoreEntry Open(Func<byte[]> aesKey, string key, string location, ReadOnlySpan<byte> bytes, string container, string authenticationFailure)
     {
         if (bytes.Length < s_magic.Length + 1 || !bytes.StartsWith(s_magic))
         {
@@ -73,7 +74,7 @@ internal static class AesGcmEnvelope
         byte[] plaintext = new byte[ciphertext.Length];
         try
         {
-            using var aes = new AesGcm(aesKey, TagSize);
+            using var aes = new AesGcm(aesKey(), TagSize);
             aes.Decrypt(nonce, ciphertext, tag, plaintext, AssociatedData(key, versionBytes));
         }
         catch (AuthenticationTagMismatchException ex)

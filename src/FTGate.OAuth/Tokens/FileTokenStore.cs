@@ -254,7 +254,7 @@ public sealed partial class FileTokenStore : ITokenStore
         AesGcmEnvelope.Seal(_key.Value, key, version, plaintext);
 
     private TokenStoreEntry Decrypt(string key, string path, byte[] bytes) =>
-        AesGcmEnvelope.Open(_key.Value, key, path, bytes, "file", "it fails authentication (tampered, truncated, or encrypted under another key)");
+        AesGcmEnvelope.Open(() => _key.Value, key, path, bytes, "file", "it fails authentication (tampered, truncated, or encrypted under another key)");
 
     private async Task<IDisposable> LockAsync(string key, string path, CancellationToken cancellationToken)
     {

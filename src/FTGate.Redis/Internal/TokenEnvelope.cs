@@ -17,7 +17,7 @@ internal static class TokenEnvelope
 
     public static TokenStoreEntry Decrypt(byte[] aesKey, string key, string location, ReadOnlySpan<byte> bytes) =>
         AesGcmEnvelope.Open(
-            aesKey,
+            () => aesKey,
             key,
             location,
             bytes,
