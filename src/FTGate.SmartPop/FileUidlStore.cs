@@ -316,10 +316,8 @@ public sealed class FileUidlStore : IUidlStore, IDisposable, IFailureLog
     /// <returns>The failing messages; empty when none.</returns>
     public async Task<IReadOnlyList<MessageFailure>> GetFailingMessagesAsync(string accountName, CancellationToken cancellationToken = default)
     {
-        IReadOnlyDictionary<string, FailureRecord> records = await ((IFailureLog)this).LoadFailuresAsync(accountName, cancellationToken).ConfigureAwait(false);
-        return [.. records.Values
-            .OrderByDescending(r => r.Fetches)
-            .Select(r => new MessageFailure { Uidl = r.Uidl, Size = r.Size, ErrorCode = r.ErrorCode, Message = r.Message, FailedFetches = r.Fetches })];
+        ArgumentException.ThrowIfNullOrEmpty(accountName);
+        return await FailureRecord.LoadAsync(this, accountName, cancellationToken).ConfigureAwait(false);
     }
 
     async Task<IReadOnlyDictionary<string, FailureRecord>> IFailureLog.LoadFailuresAsync(string accountName, CancellationToken cancellationToken)

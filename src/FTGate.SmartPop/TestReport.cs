@@ -24,7 +24,7 @@ public enum TestStepKind
     /// <summary>Logging in.</summary>
     Login,
 
-    /// <summary>STAT: the mailbox can be read.</summary>
+    /// <summary>STAT: the mailbox can be read; a warning names messages that earlier fetches left stuck.</summary>
     Stat,
 }
 
@@ -68,7 +68,7 @@ public sealed class TestStep
     /// <summary>The server's own reply, when it gave one.</summary>
     public string? ServerReply { get; init; }
 
-    /// <summary>The stable error code of a failed step.</summary>
+    /// <summary>The stable error code of a failed step, or of a warning that has one (<see cref="SmartPopErrorCodes.MessageStuck"/> on <see cref="TestStepKind.Stat"/>).</summary>
     public string? ErrorCode { get; init; }
 }
 

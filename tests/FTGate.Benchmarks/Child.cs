@@ -11,7 +11,7 @@ namespace FTGate.Benchmarks;
 /// <summary>What a child process is asked to do (written to a JSON file by the parent).</summary>
 internal sealed class ChildJob
 {
-    /// <summary>smartpop | raw | raw-fsync.</summary>
+    /// <summary>smartpop | raw | raw-fsync | raw-discard (a sequential RETR loop that reads each message and keeps nothing).</summary>
     public string Mode { get; set; } = "smartpop";
 
     public string Host { get; set; } = "127.0.0.1";
@@ -115,7 +115,7 @@ internal static class Child
         }
         else
         {
-            await RawAsync(job, user, secret, outputDir, fsync: job.Mode == "raw-fsync", result);
+            await RawAsync(job, user, secret, outputDir, fsync: job.Mode == "raw-fsync", discard: job.Mode == "raw-discard", result);
         }
     }
 
@@ -169,7 +169,7 @@ internal static class Child
     }
 
     /// <summary>The simplest raw MailKit loop: connect, authenticate, RETR each message into a file; no UIDL bookkeeping.</summary>
-    private static async Task RawAsync(ChildJob job, string user, string secret, string outputDir, bool fsync, ChildResult? result)
+    private static async Task RawAsync(ChildJob job, string user, string secret, string outputDir, bool fsync, bool discard, ChildResult? result)
     {
         using var client = new Pop3Client { ServerCertificateValidationCallback = TestCa.Trust(job.CaPath), CheckCertificateRevocation = false };
         await client.ConnectAsync(job.Host, job.Port, SecureSocketOptions.SslOnConnect);
@@ -187,6 +187,12 @@ internal static class Child
         for (int i = 0; i < count; i++)
         {
             using Stream message = await client.GetStreamAsync(i);
+            if (discard)
+            {
+                bytes += message.Length; // MailKit has read the whole message into memory: nothing more to do
+                continue;
+            }
+
             using var file = new FileStream(Path.Combine(outputDir, i.ToString(CultureInfo.InvariantCulture) + ".eml"), FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous);
             await message.CopyToAsync(file, 128 * 1024);
             if (fsync)

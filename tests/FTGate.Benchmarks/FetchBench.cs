@@ -15,12 +15,12 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
 
     private DovecotServer Dovecot => servers.Dovecot;
 
-    public async Task<Dictionary<string, RunFigures>> CorpusAsync(int count, int runs, int seed, IReadOnlySet<string>? only = null)
+    public async Task<Dictionary<string, RunFigures>> CorpusAsync(int count, int runs, int seed, IReadOnlySet<string>? only = null, string corpus = "default")
     {
         // Corpus into alice's mailbox, one small message into bob's for the children's warm-up.
         Dovecot.ClearMailbox(BenchServers.Alice);
         Dovecot.ClearMailbox(BenchServers.Bob);
-        List<int> sizes = Corpus.Sizes(count, seed);
+        List<int> sizes = corpus == "default" ? Corpus.Sizes(count, seed) : Corpus.AttachmentHeavySizes(count, seed, smallOnly: corpus == "small");
         long stored = 0;
         for (int i = 0; i < count; i++)
         {
@@ -40,6 +40,8 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         {
             ("smartpop-xoauth2", () => DotnetAsync("smartpop", "oauth", BenchServers.Alice, count, stored)),
             ("smartpop-plainfiles-xoauth2", () => DotnetAsync("smartpop", "oauth", BenchServers.Alice, count, stored, sink: "files")),
+            ("smartpop-discard-xoauth2", () => DotnetAsync("smartpop", "oauth", BenchServers.Alice, count, stored, sink: "null")),
+            ("raw-mailkit-discard-xoauth2", () => DotnetAsync("raw-discard", "oauth", BenchServers.Alice, count, stored)),
             ("raw-mailkit-xoauth2", () => DotnetAsync("raw", "oauth", BenchServers.Alice, count, stored)),
             ("raw-mailkit-fsync-xoauth2", () => DotnetAsync("raw-fsync", "oauth", BenchServers.Alice, count, stored)),
             ("smartpop-password", () => DotnetAsync("smartpop", "password", BenchServers.Alice, count, stored)),
@@ -131,7 +133,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
     /// contender's cleanup (profiled with perf: find_inode_bit/recently_deleted, up to 15 % of the child's samples), while
     /// fetchmail's single bsmtp file did not.
     /// </summary>
-    private void Cleanup()
+    internal void Cleanup()
     {
         foreach (string dir in _trash)
         {
@@ -148,6 +150,9 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
     }
 
     private readonly List<string> _trash = [];
+
+    /// <summary>Removes <paramref name="dir"/> when the section ends (not at once: see <see cref="Cleanup"/>).</summary>
+    internal void Keep(string dir) => _trash.Add(dir);
 
     public async Task LargeAsync(int runs)
     {
@@ -312,7 +317,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         }
     }
 
-    private async Task<RunFigures> FetchmailAsync(string user, int count, long stored, bool maildrop = false)
+    internal async Task<RunFigures> FetchmailAsync(string user, int count, long stored, bool maildrop = false)
     {
         string dir = Infra.NewTempDirectory("ftg-fm");
         string rc = Path.Combine(dir, "fetchmailrc");
@@ -393,7 +398,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
     // The mailbox is restored between runs: every run must fetch the same messages.
     private readonly Dictionary<string, string> _snapshots = [];
 
-    private void Snapshot(string user)
+    internal void Snapshot(string user)
     {
         string snap = Infra.NewTempDirectory("ftg-snap");
         foreach (string file in Directory.GetFiles(Path.Combine(Dovecot.MaildirOf(user), "new")))
@@ -404,7 +409,7 @@ internal sealed class FetchBench(BenchServers servers, TextWriter report)
         _snapshots[user] = snap;
     }
 
-    private void Restore(string user, int count)
+    internal void Restore(string user, int count)
     {
         IReadOnlyList<string> present = Dovecot.ListMessages(user);
         if (present.Count == count && present.All(p => File.Exists(Path.Combine(_snapshots[user], p))))

@@ -21,7 +21,7 @@ switch (command)
     case "micro":
         BenchmarkSwitcher.FromAssembly(typeof(Child).Assembly).Run(rest, MicroConfig.Create());
         return 0;
-    case "fetch" or "large" or "memory" or "concurrent" or "distance" or "scheduler" or "tokens" or "macro":
+    case "throughput" or "fetch" or "large" or "memory" or "concurrent" or "distance" or "scheduler" or "tokens" or "macro":
         break;
     default:
         Console.WriteLine("""
@@ -29,6 +29,9 @@ switch (command)
               micro [BenchmarkDotNet args, e.g. --filter '*']   token hit, XOAUTH2 initial response, 100k UIDL diff, FileTokenStore
               fetch [--messages 2000] [--runs 3] [--seed 42]     SmartPop vs raw MailKit vs fetchmail on a seeded corpus (child processes)
                     [--only name,name]                           only these contenders (names as printed; no ratios)
+                    [--corpus default|attachments|small]         the corpus: 2 % 1 MiB (default), or throughput's (5 % 1-1.5 MB; small)
+              throughput [--messages 2000] [--runs 3] [--seed 42]  whole `ftgate fetch` process (published JIT and ReadyToRun) vs a raw
+                    [--small] [--cli DIR]                       RETR loop vs fetchmail; 5 % 1-1.5 MB attachments (--small: 2-14 KB only)
               large [--runs 3]                                   one 50 MB message: peak RSS over idle (child process)
               memory [--runs 1]                                  1, 10, 50 MB messages and a 1 GiB endless line over TLS: peak RSS growth
               concurrent [--runs 3]                              8 accounts x 20 MB at once under a 64 MB budget (child process)
@@ -71,7 +74,14 @@ else
     {
         int onlyAt = Array.IndexOf(rest, "--only");
         HashSet<string>? only = onlyAt >= 0 && onlyAt + 1 < rest.Length ? [.. rest[onlyAt + 1].Split(',')] : null;
-        await fetch.CorpusAsync(Opt("messages", 2000), Opt("runs", 3), Opt("seed", 42), only);
+        int corpusAt = Array.IndexOf(rest, "--corpus");
+        await fetch.CorpusAsync(Opt("messages", 2000), Opt("runs", 3), Opt("seed", 42), only, corpusAt >= 0 ? rest[corpusAt + 1] : "default");
+    }
+
+    if (command == "throughput")
+    {
+        int cliAt = Array.IndexOf(rest, "--cli");
+        await new ThroughputBench(servers, fetch, report).RunAsync(Opt("messages", 2000), Opt("runs", 3), Opt("seed", 42), rest.Contains("--small"), cliAt >= 0 ? rest[cliAt + 1] : null);
     }
 
     if (all || command == "large")

@@ -150,6 +150,22 @@ internal static class Corpus
         return sizes;
     }
 
+    /// <summary>
+    /// The throughput corpus of issue 14: every 20th message (5 %) a 1-1.5 MB attachment carrying most of the bytes, the
+    /// rest 2-14 KB (about 140 MB for 2,000 messages); with <paramref name="smallOnly"/> the small ones only.
+    /// </summary>
+    public static List<int> AttachmentHeavySizes(int count, int seed, bool smallOnly)
+    {
+        var random = new Random(seed);
+        var sizes = new List<int>(count);
+        for (int i = 0; i < count; i++)
+        {
+            sizes.Add(!smallOnly && i % 20 == 19 ? random.Next(1024 * 1024, (3 * 1024 * 1024 / 2) + 1) : random.Next(2 * 1024, (14 * 1024) + 1));
+        }
+
+        return sizes;
+    }
+
     public static byte[] Message(int size, int seed, int index)
     {
         var random = new Random(HashCode.Combine(seed, index));

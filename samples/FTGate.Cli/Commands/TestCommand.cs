@@ -59,6 +59,11 @@ internal static class TestCommand
             output.WriteLine($"{mark} {step.Kind,-16} {TerminalText.Escape(text)}".TrimEnd());
             if (step.Status is TestStepStatus.Failed or TestStepStatus.Warning)
             {
+                if (step.Status == TestStepStatus.Warning && step.Cause is { } why)
+                {
+                    output.WriteLine($"  why: {TerminalText.Escape(why)}"); // a failed step's cause is its line already
+                }
+
                 if (step.ServerReply is { } reply)
                 {
                     output.WriteLine($"  server said: {TerminalText.Escape(reply)}");

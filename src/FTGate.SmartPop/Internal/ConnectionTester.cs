@@ -413,7 +413,7 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
         try
         {
             (int count, long size) = await Connection.StatAsync(cancellationToken).ConfigureAwait(false);
-            Add(TestStepKind.Stat, TestStepStatus.Passed, t, $"{count} message(s), {size} bytes.");
+            await RecordStatAsync($"{count} message(s), {size} bytes.", t, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (Pop3Exception ex)
@@ -422,6 +422,41 @@ internal sealed class ConnectionTester(SmartPopClient client, SmartPopAccount ac
             Fail(TestStepKind.Stat, t, advice.Cause ?? ex.Message, advice.Remedy ?? ex.Remedy, advice.ErrorCode ?? ex.ErrorCode, ex.ServerReply);
             return false;
         }
+    }
+
+    /// <summary>
+    /// The STAT step; a warning when earlier fetches left stuck messages (the UIDL store's failure records, as in
+    /// <c>ftgate status</c>), naming each with its reason and fix. Without stuck messages the step is a plain pass.
+    /// </summary>
+    private async Task RecordStatAsync(string stat, long since, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<MessageFailure> stuck;
+        try
+        {
+            stuck = [.. (await FailureRecord.LoadAsync(client.Failures, account.Name, cancellationToken).ConfigureAwait(false)).Where(FailureRecord.IsStuck)];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Add(TestStepKind.Stat, TestStepStatus.Passed, since, $"{stat} (The failure records of earlier fetches could not be read: {ex.Message})");
+            return;
+        }
+
+        if (stuck.Count == 0)
+        {
+            Add(TestStepKind.Stat, TestStepStatus.Passed, since, stat);
+            return;
+        }
+
+        _steps.Add(new TestStep
+        {
+            Kind = TestStepKind.Stat,
+            Status = TestStepStatus.Warning,
+            Duration = client.Elapsed(since),
+            Detail = stat + " " + StuckMessageAdvice.Describe(stuck),
+            Cause = StuckMessageAdvice.Cause,
+            Remedy = StuckMessageAdvice.Remedy(stuck),
+            ErrorCode = SmartPopErrorCodes.MessageStuck,
+        });
     }
 
     private async Task CloseAsync()

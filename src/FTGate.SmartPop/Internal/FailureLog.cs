@@ -11,7 +11,39 @@ namespace FTGate.SmartPop.Internal;
 /// <param name="Size">The listed size.</param>
 /// <param name="TooLarge">More bytes arrived than MaxMessageSize: the next fetches skip it without downloading.</param>
 /// <param name="Limit">The MaxMessageSize then (a raised limit lets the message be tried again).</param>
-internal sealed record FailureRecord(string Key, string Uidl, int Fetches, string ErrorCode, string Message, long Size, bool TooLarge, long Limit);
+/// <param name="Number">The message's number in the last failed fetch (0 when unknown, as in records written before it was kept).</param>
+/// <param name="ServerReply">The server's words in the last failure (its <c>-ERR</c> line), when it said something.</param>
+internal sealed record FailureRecord(string Key, string Uidl, int Fetches, string ErrorCode, string Message, long Size, bool TooLarge, long Limit, int Number = 0, string? ServerReply = null)
+{
+    /// <summary>A message that failed in this many fetches in a row is stuck: it needs a person.</summary>
+    public const int StuckAfter = 3;
+
+    /// <summary>
+    /// Whether a failure is stuck (<see cref="FetchResult.StuckMessages"/>): <see cref="StuckAfter"/> failed fetches in a row,
+    /// except a message too large for the limit (reported as such, never retried).
+    /// </summary>
+    public static bool IsStuck(MessageFailure failure) =>
+        failure.FailedFetches >= StuckAfter && failure.ErrorCode != SmartPopErrorCodes.MessageTooLarge;
+
+    /// <summary>The account's failing messages from a failure log, most failed first (what <c>ftgate status</c> and the Test show).</summary>
+    public static async Task<IReadOnlyList<MessageFailure>> LoadAsync(IFailureLog log, string accountName, CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<string, FailureRecord> records = await log.LoadFailuresAsync(accountName, cancellationToken).ConfigureAwait(false);
+        return [.. records.Values.OrderByDescending(r => r.Fetches).Select(r => r.ToFailure())];
+    }
+
+    /// <summary>The record as the public <see cref="MessageFailure"/>.</summary>
+    public MessageFailure ToFailure() => new()
+    {
+        Uidl = Uidl,
+        Size = Size,
+        ErrorCode = ErrorCode,
+        Message = Message,
+        FailedFetches = Fetches,
+        MessageNumber = Number,
+        ServerReply = ServerReply,
+    };
+}
 
 /// <summary>
 /// Remembers per-message failures between fetches (for "stuck after 3 fetches" and "too large, skipped without downloading").

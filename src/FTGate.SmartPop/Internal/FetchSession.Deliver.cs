@@ -329,7 +329,7 @@ internal sealed partial class FetchSession
         {
             if (overflow || f.ErrorCode != SmartPopErrorCodes.MessageTooLarge)
             {
-                records.Add(new FailureRecord(key, f.Uidl, f.FailedFetches, f.ErrorCode, f.Message, f.Size, overflow && f.ErrorCode == SmartPopErrorCodes.MessageTooLarge, _account.MaxMessageSize));
+                records.Add(new FailureRecord(key, f.Uidl, f.FailedFetches, f.ErrorCode, f.Message, f.Size, overflow && f.ErrorCode == SmartPopErrorCodes.MessageTooLarge, _account.MaxMessageSize, f.MessageNumber, f.ServerReply));
             }
         }
 
@@ -355,7 +355,7 @@ internal sealed partial class FetchSession
     private FetchResult BuildResult(DateTimeOffset startedAt, TimeSpan duration)
     {
         var failures = _failed.Values.Select(f => f.Failure).ToList();
-        var stuck = failures.Where(f => f.FailedFetches >= StuckAfter && f.ErrorCode != SmartPopErrorCodes.MessageTooLarge).ToList();
+        var stuck = failures.Where(FailureRecord.IsStuck).ToList();
         foreach (MessageFailure f in stuck)
         {
             Warn($"Message {f.Uidl} failed in {f.FailedFetches} fetches in a row ({SmartPopErrorCodes.MessageStuck}): {f.Message}");

@@ -13,7 +13,6 @@ namespace FTGate.SmartPop.Internal;
 internal sealed partial class FetchSession : IDisposable
 {
     private const int MaxPasses = 5;
-    private const int StuckAfter = 3;
     private static readonly TimeSpan CommitGrace = TimeSpan.FromSeconds(10);
 
     private readonly SmartPopClient _client;
