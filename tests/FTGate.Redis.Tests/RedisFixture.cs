@@ -3,6 +3,7 @@ using FTGate.SmartPop;
 using FTGate.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using System.Threading.Channels;
@@ -58,7 +59,8 @@ public sealed class RedisFixture : IAsyncLifetime
 
     /// <summary>One farm node: its own container and its own Redis connection, wired by UseRedis from configuration.</summary>
     /// <param name="time">The node's clock (default: the system's); a <see cref="StepClock"/> lets a test drive renewals.</param>
-    public Node NewNode(string prefix, RedisServer? server = null, TimeSpan? leaseTime = null, TimeSpan? lockTime = null, string? keyFile = null, string? name = null, TimeProvider? time = null)
+    /// <param name="logs">Receives the node's logs (a <see cref="LogSignal"/> turns one log event into a signal).</param>
+    public Node NewNode(string prefix, RedisServer? server = null, TimeSpan? leaseTime = null, TimeSpan? lockTime = null, string? keyFile = null, string? name = null, TimeProvider? time = null, ILoggerProvider? logs = null)
     {
         var values = new Dictionary<string, string?>
         {
@@ -74,6 +76,11 @@ public sealed class RedisFixture : IAsyncLifetime
         if (time is not null)
         {
             services.AddSingleton(time);
+        }
+
+        if (logs is not null)
+        {
+            services.AddLogging(b => b.AddProvider(logs));
         }
 
         services.AddFTGate(configuration.GetSection("FTGate")).AddSmartPop().UseRedis();
@@ -142,6 +149,37 @@ public sealed class StepClock : TimeProvider
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
             Assert.Fail($"the node created no {dueTime} timer within 60 s");
+        }
+    }
+}
+
+/// <summary>A log provider that completes <see cref="Logged"/> when the node logs the given event (for example "Redis is reachable again").</summary>
+public sealed class LogSignal(int eventId) : ILoggerProvider
+{
+    private readonly int _eventId = eventId;
+    private readonly TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Logged => _logged.Task;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogSignal owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == owner._eventId)
+            {
+                owner._logged.TrySetResult();
+            }
         }
     }
 }
