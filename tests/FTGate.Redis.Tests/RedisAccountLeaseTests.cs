@@ -68,11 +68,13 @@ public sealed class RedisAccountLeaseTests(RedisFixture redis)
     {
         redis.Require();
         string prefix = RedisFixture.NewPrefix();
-        await using Node a = redis.NewNode(prefix, leaseTime: TimeSpan.FromSeconds(1.5));
-        await using Node b = redis.NewNode(prefix, leaseTime: TimeSpan.FromSeconds(1.5));
+        TimeSpan leaseTime = TimeSpan.FromSeconds(30);
+        var clock = new StepClock();
+        await using Node a = redis.NewNode(prefix, leaseTime: leaseTime, time: clock);
+        await using Node b = redis.NewNode(prefix, leaseTime: leaseTime);
         CancellationToken ct = TestContext.Current.CancellationToken;
-        IAccountLease held = (await a.Leases.TryAcquireAsync("alice", ct))!;
-        var lost = new TaskCompletionSource();
+        IAccountLease held = (await a.Leases.TryAcquireAsync("alice", ct))!; // just taken: not null
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         held.Lost.Register(() => lost.TrySetResult());
 
         // A network split or pause: the key vanishes (expiry) and node b takes the account.
@@ -81,9 +83,14 @@ public sealed class RedisAccountLeaseTests(RedisFixture redis)
             await raw.GetDatabase().KeyDeleteAsync(prefix + "lease:{alice}");
         }
 
-        IAccountLease taken = (await b.Leases.TryAcquireAsync("alice", ct))!;
+        IAccountLease taken = (await b.Leases.TryAcquireAsync("alice", ct))!; // the key is gone: b gets it
         await Assert.ThrowsAsync<RedisLeaseLostException>(() => a.Uidls.MarkSeenAsync("alice", ["u1"], DateTimeOffset.UtcNow, ct));
-        await lost.Task.WaitAsync(TimeSpan.FromSeconds(5), ct);
+
+        // Node a's next renewal finds the lease taken over and cancels Lost.
+        Assert.False(held.Lost.IsCancellationRequested);
+        await clock.WaitForTimerAsync(leaseTime / 3, ct);
+        clock.Advance(leaseTime / 3);
+        await lost.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); // upper bound only for a real failure
 
         await b.Uidls.MarkSeenAsync("alice", ["u2"], DateTimeOffset.UtcNow, ct);
         Assert.Equal(["u2"], (await b.Uidls.GetSeenAsync("alice", ct)).Keys);

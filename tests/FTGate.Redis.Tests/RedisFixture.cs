@@ -59,7 +59,7 @@ public sealed class RedisFixture : IAsyncLifetime
 
     /// <summary>One farm node: its own container and its own Redis connection, wired by UseRedis from configuration.</summary>
     /// <param name="time">The node's clock (default: the system's); a <see cref="StepClock"/> lets a test drive renewals.</param>
-    /// <param name="logs">Receives the node's logs (a <see cref="LogSignal"/> turns one log event into a signal).</param>
+    /// <param name="logs">Receives the node's logs (a <see cref="CapturingLoggerProvider"/> turns a log line into a signal).</param>
     public Node NewNode(string prefix, RedisServer? server = null, TimeSpan? leaseTime = null, TimeSpan? lockTime = null, string? keyFile = null, string? name = null, TimeProvider? time = null, ILoggerProvider? logs = null)
     {
         var values = new Dictionary<string, string?>
@@ -153,34 +153,59 @@ public sealed class StepClock : TimeProvider
     }
 }
 
-/// <summary>A log provider that completes <see cref="Logged"/> when the node logs the given event (for example "Redis is reachable again").</summary>
-public sealed class LogSignal(int eventId) : ILoggerProvider
+/// <summary>Keeps a node's log lines; a test waits for a line (a signal: the wait ends when the line is logged).</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
 {
-    private readonly int _eventId = eventId;
-    private readonly TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    public Task Logged => _logged.Task;
+    private readonly List<string> _lines = [];
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource Done)> _waiters = [];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public async Task<string> WaitForAsync(Func<string, bool> match, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lines)
+        {
+            if (_lines.Any(match))
+            {
+                return string.Join("\n", _lines);
+            }
+
+            _waiters.Add((match, done));
+        }
+
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); // upper bound only for a real failure
+        lock (_lines)
+        {
+            return string.Join("\n", _lines);
+        }
+    }
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(LogSignal owner) : ILogger
+    private void Add(string line)
+    {
+        lock (_lines)
+        {
+            _lines.Add(line);
+            foreach ((Func<string, bool> match, TaskCompletionSource done) in _waiters.Where(w => w.Match(line)))
+            {
+                done.TrySetResult();
+            }
+        }
+    }
+
+    private sealed class Logger(CapturingLoggerProvider owner) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (eventId.Id == owner._eventId)
-            {
-                owner._logged.TrySetResult();
-            }
-        }
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Add($"{logLevel} {eventId.Id} {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
     }
 }
 
