@@ -49,6 +49,13 @@ public static class FTGateCli
         }
 
         var invocation = new InvocationConfiguration { Output = console.Out, Error = console.Error, EnableDefaultExceptionHandler = false };
+        if (parse.CommandResult.Command.Name == "run")
+        {
+            // The daemon handles SIGINT/SIGTERM itself with a bounded grace (SmartPop:ShutdownGracePeriod) so the message in
+            // flight finishes; System.CommandLine's own handling would end the process about 2 s after the signal.
+            invocation.ProcessTerminationTimeout = null;
+        }
+
         return await parse.InvokeAsync(invocation, cancellationToken);
     }
 

@@ -122,7 +122,18 @@ internal static class Child
     private static async Task SmartPopAsync(ChildJob job, string user, string secret, string outputDir, ChildResult? result)
     {
         var provider = new StaticTokenProvider("bench", user, secret);
-        var client = new SmartPopClient(provider, new InMemoryUidlStore(), Options.Create(new SmartPopOptions { MemoryBudgetBytes = job.BudgetBytes }));
+        var options = new SmartPopOptions { MemoryBudgetBytes = job.BudgetBytes };
+        if (Environment.GetEnvironmentVariable("FTG_BENCH_PIPELINE_MESSAGE_MAX") is { Length: > 0 } messageMax)
+        {
+            options.PipelineMessageMaxBytes = long.Parse(messageMax, CultureInfo.InvariantCulture); // experiments by hand
+        }
+
+        if (Environment.GetEnvironmentVariable("FTG_BENCH_PIPELINE_BATCH_MAX") is { Length: > 0 } batchMax)
+        {
+            options.PipelineBatchMaxBytes = long.Parse(batchMax, CultureInfo.InvariantCulture);
+        }
+
+        var client = new SmartPopClient(provider, new InMemoryUidlStore(), Options.Create(options));
         IMessageSink sink = job.Sink == "null"
             ? new NullSink()
             : job.Sink == "files"

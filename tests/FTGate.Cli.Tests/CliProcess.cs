@@ -93,6 +93,15 @@ internal sealed class CliProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends SIGTERM (as systemd and <c>kill</c> do to stop a service) or another signal, such as INT (Ctrl+C).</summary>
+    public void Terminate(string signal = "TERM")
+    {
+        using Process kill = Process.Start("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
+
+    public bool HasExited => _process.HasExited;
+
     public async Task<CliRun> WaitAsync(TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource(timeout);

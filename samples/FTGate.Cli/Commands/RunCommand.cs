@@ -71,7 +71,7 @@ internal static class RunCommand
             context,
             host.Services.GetRequiredService<ISmartPopClient>(),
             accounts,
-            new MaildirMessageSink(Path.GetFullPath(maildir ?? config.ResolvePath("Maildir"))),
+            new StopAfterBatchSink(new MaildirMessageSink(Path.GetFullPath(maildir ?? config.ResolvePath("Maildir")))),
             host.Services.GetService<IAccountLeases>(),
             host.Services.GetRequiredService<IOptions<SmartPopOptions>>().Value,
             host.Services.GetRequiredService<TimeProvider>());
@@ -97,23 +97,50 @@ internal static class RunCommand
         string mode = host.Services.GetService<IOptions<RedisOptions>>() is { } redis && host.Services.GetService<IAccountLeases>() is not null
             ? $"farm node '{redis.Value.NodeName}' on Redis {string.Join(",", redis.Value.Configuration?.Split(',').Where(p => !p.Contains('=', StringComparison.Ordinal)) ?? [])} (prefix '{redis.Value.KeyPrefix}')"
             : "single node";
-        // SIGTERM (systemd, kill) stops like Ctrl+C: cancel, let the message in flight finish and QUIT, then exit 0.
+        // SIGINT (Ctrl+C) and SIGTERM (systemd, kill) stop gracefully: no new poll and no new message; the message in flight
+        // (with pipelining, the batch already requested: at most PipelineBatchMaxBytes) finishes and QUIT commits its deletion.
+        // SmartPop:ShutdownGracePeriod bounds the wait; after it, or at a second signal, the transfer is abandoned (that message
+        // stays on the server, unseen, and is collected next time). FTGateCli leaves these signals to this command.
+        TimeSpan grace = host.Services.GetRequiredService<IOptions<SmartPopOptions>>().Value.ShutdownGracePeriod;
+        grace = grace < TimeSpan.Zero ? TimeSpan.Zero : grace; // a negative grace means: stop at once
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using PosixSignalRegistration? sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal =>
+        using var abort = new CancellationTokenSource();
+        node.Abort = abort.Token;
+        using CancellationTokenRegistration graceTimer = stop.Token.Register(() => abort.CancelAfter(grace));
+        void OnSignal(PosixSignalContext signal)
         {
             signal.Cancel = true;
+            if (stop.IsCancellationRequested)
+            {
+                node.Status($"ftgate run: {signal.Signal} again: stopping now; a message still in transfer is collected next time.");
+                abort.Cancel();
+                return;
+            }
+
+            node.Status(string.Create(CultureInfo.InvariantCulture, $"ftgate run: {signal.Signal}: stopping after the message in flight (at most {grace.TotalSeconds:0} s, SmartPop:ShutdownGracePeriod); send it again to stop at once."));
             stop.Cancel();
-        });
+        }
+
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         node.Status($"ftgate run: collecting {enabled.Count} account(s) as {mode}; Ctrl+C or SIGTERM stops after the message in flight.");
 
         await Task.WhenAll(enabled.Select(name => Task.Run(() => node.PollLoopAsync(name, stop.Token), CancellationToken.None)));
+        if (abort.IsCancellationRequested)
+        {
+            node.Status("ftgate run: the grace period ended before the message in flight did; it stays on the server and is collected next time.");
+        }
+
         node.Status("ftgate run: stopped.");
         return ExitCodes.Success;
     }
 
-    private sealed class Node(CliContext context, ISmartPopClient client, ISmartPopAccounts accounts, IMessageSink sink, IAccountLeases? leases, SmartPopOptions options, TimeProvider time)
+    private sealed class Node(CliContext context, ISmartPopClient client, ISmartPopAccounts accounts, StopAfterBatchSink sink, IAccountLeases? leases, SmartPopOptions options, TimeProvider time)
     {
         private int _redisDown;
+
+        /// <summary>Cancelled when the grace period after a stop is over (or at a second signal): abandons the transfer in flight.</summary>
+        public CancellationToken Abort { get; set; }
 
         public void Status(string line)
         {
@@ -170,10 +197,18 @@ internal static class RunCommand
                     }
                 }
 
+                // The fetch is cancelled at once by a lost lease (fencing) or the end of the grace period; a stop cancels it only
+                // between batches (StopAfterBatchSink), so the message in flight finishes and QUIT commits.
                 using CancellationTokenSource fetch = lease is null
-                    ? CancellationTokenSource.CreateLinkedTokenSource(stop)
-                    : CancellationTokenSource.CreateLinkedTokenSource(stop, lease.Lost);
-                FetchResult result = await client.FetchAsync(account, sink, null, fetch.Token).ConfigureAwait(false);
+                    ? CancellationTokenSource.CreateLinkedTokenSource(Abort)
+                    : CancellationTokenSource.CreateLinkedTokenSource(Abort, lease.Lost);
+                FetchResult result;
+                using (sink.Track(name, fetch))
+                using (stop.Register(() => sink.StopRequested(name)))
+                {
+                    result = await client.FetchAsync(account, sink, null, fetch.Token).ConfigureAwait(false);
+                }
+
                 string summary = string.Create(
                     CultureInfo.InvariantCulture,
                     $"{result.Delivered} new, {result.Deleted} deleted, {result.SkippedTooLarge} too large, {result.Bytes} bytes in {result.Duration.TotalSeconds:0.0} s");

@@ -12,9 +12,8 @@ internal static partial class ProviderLog
     [LoggerMessage(EventId = 1201, EventName = "GoogleAuthorizationCompleted", Level = LogLevel.Information, Message = "Provider '{Provider}': authorization has been granted for {UserName}; access token valid until {ExpiresOn:u}.")]
     public static partial void GoogleAuthorizationCompleted(ILogger logger, string provider, string userName, DateTimeOffset expiresOn);
 
-    [LoggerMessage(EventId = 1203, EventName = "GoogleReauthorizationRequired", Level = LogLevel.Error, Message = "Provider '{Provider}': the authorization for {UserName} is no longer valid ({Error}); re-authorization needed. {Remedy}")]
-    public static partial void GoogleReauthorizationRequired(ILogger logger, string provider, string userName, string error, string? remedy);
-
+    // 1203 (GoogleReauthorizationRequired) is retired: a delegated Google grant is refreshed by the shared grant flow, which
+    // logs 1402 GrantReauthorizationRequired. Do not reuse the id.
     [LoggerMessage(EventId = 1204, EventName = "GoogleTokenEndpointTransient", Level = LogLevel.Warning, Message = "Provider '{Provider}': Google's token endpoint is throttling or unavailable ({Error}) for {UserName}; the stored refresh token is kept.")]
     public static partial void GoogleTokenEndpointTransient(ILogger logger, string provider, string userName, string error);
 
