@@ -222,7 +222,7 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
                 throw new TimeoutException($"condition not met within {timeout}");
             }
 
-            // Fixed delay kept on purpose (2 of the suite's 3): the farm runs as separate ftgate processes, observed through the
+            // Fixed delay kept on purpose (1 of the suite's 2): the farm runs as separate ftgate processes, observed through the
             // Maildir, Redis and Dovecot, which give this process no signal; 25 ms between looks, bounded by the timeout.
             await Task.Delay(25, ct);
         }
