@@ -1,23 +1,24 @@
 // A second process for the OAuth tests' cross-process checks.
 //   worker <store-directory> <key> <increments>
 //     increments a little-endian int32 counter stored under <key> in a FileTokenStore, retrying on concurrency conflicts.
-//   worker refresh <store-directory> <token-endpoint> <client-id> <user> <go-file>
-//     waits until <go-file> exists (so every worker starts together; it prints "ready" first), then asks a generic OAuth2 provider over the
-//     FileTokenStore for an access token and prints "token <sha256-prefix>" (or "error <code> <message>").
+//   worker refresh <store-directory> <token-endpoint> <client-id> <user>
+//     prints "ready", waits for a "go" line on its standard input (the test sends it to every worker once all are ready, so
+//     they start together), then asks a generic OAuth2 provider over the FileTokenStore for an access token and prints
+//     "token <sha256-prefix>" (or "error <code> <message>").
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using FTGate.OAuth;
 using Microsoft.Extensions.Options;
 
-if (args.Length == 6 && args[0] == "refresh")
+if (args.Length == 5 && args[0] == "refresh")
 {
-    return await RefreshAsync(args[1], args[2], args[3], args[4], args[5]);
+    return await RefreshAsync(args[1], args[2], args[3], args[4]);
 }
 
 if (args.Length != 3)
 {
-    Console.Error.WriteLine("usage: worker <store-directory> <key> <increments> | worker refresh <store> <token-endpoint> <client-id> <user> <go-file>");
+    Console.Error.WriteLine("usage: worker <store-directory> <key> <increments> | worker refresh <store> <token-endpoint> <client-id> <user>");
     return 2;
 }
 
@@ -40,18 +41,18 @@ for (int i = 0; i < increments; i++)
 Console.WriteLine("done");
 return 0;
 
-static async Task<int> RefreshAsync(string directory, string tokenEndpoint, string clientId, string user, string goFile)
+static async Task<int> RefreshAsync(string directory, string tokenEndpoint, string clientId, string user)
 {
     var options = new OAuth2AuthOptions { TokenEndpoint = tokenEndpoint, ClientId = clientId, UserName = user, AllowInsecureHttp = true };
     var provider = new OAuth2AuthProvider("shared", new FixedOptions(options), new FileTokenStore(directory), TimeProvider.System);
     Console.WriteLine("ready");
-    using (var watcher = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+    // The cross-process barrier: the test writes "go" to every worker's input once all have printed "ready". A closed input
+    // (the test gave up) ends the worker without a request.
+    string? go = await Console.In.ReadLineAsync();
+    if (go != "go")
     {
-        // The test creates the go-file once every worker has started; polling a file is the simplest cross-process barrier.
-        while (!File.Exists(goFile))
-        {
-            await Task.Delay(5, watcher.Token);
-        }
+        Console.WriteLine($"error barrier expected 'go' on the standard input, got {(go is null ? "end of input" : $"'{go}'")}");
+        return 3;
     }
 
     try

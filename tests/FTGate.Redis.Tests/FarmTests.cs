@@ -24,6 +24,12 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
     private const int LargeMessages = 40;
     private const int LateMessages = 5;
 
+    /// <summary>
+    /// The bound of every wait: only a real failure reaches it. On an idle machine each step takes seconds; on a loaded
+    /// 2-core machine (load 30-50) three dotnet processes, Dovecot and Redis can take well over a minute for one.
+    /// </summary>
+    private static readonly TimeSpan Generous = TimeSpan.FromMinutes(4);
+
     [Fact]
     public async Task ThreeNodes_OneKilledMidFetch_RedisRestarted_EveryMessageOnceByteExact_OneRefreshPerExpiry_GrantStillValid()
     {
@@ -74,9 +80,9 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
                 {
                     int delivered = Delivered(maildir);
                     holderPid = HolderPid(await raw.GetDatabase().StringGetAsync(prefix + "lease:{" + Account + "}"));
-                    return delivered >= 3 && delivered < LargeMessages - 10 && holderPid != 0;
+                    return delivered >= 1 && delivered < LargeMessages && holderPid != 0;
                 },
-                TimeSpan.FromSeconds(90),
+                Generous,
                 ct);
             FtgateProcess victim = nodes.Single(n => n.Pid == holderPid);
             victim.Kill();
@@ -91,26 +97,26 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
                     nextPid = HolderPid(await raw.GetDatabase().StringGetAsync(prefix + "lease:{" + Account + "}"));
                     return nextPid != 0 && nextPid != holderPid;
                 },
-                TimeSpan.FromSeconds(60),
+                Generous,
                 ct);
             TimeSpan handover = sinceKill.Elapsed;
 
             // Redis crashes (SIGKILL) while the new holder collects, and comes back on the same append-only file.
             await farmRedis.KillAsync();
-            await WaitUntilAsync(() => Task.FromResult(nodes.Any(x => x.Output.Contains("[redis_unavailable]", StringComparison.Ordinal))), TimeSpan.FromSeconds(60), ct);
+            await WaitUntilAsync(() => Task.FromResult(nodes.Any(x => x.Output.Contains("[redis_unavailable]", StringComparison.Ordinal))), Generous, ct);
             await farmRedis.StartAsync(ct);
 
-            await WaitUntilAsync(() => Task.FromResult(Delivered(maildir) == LargeMessages), TimeSpan.FromSeconds(60), ct);
+            await WaitUntilAsync(() => Task.FromResult(Delivered(maildir) == LargeMessages), Generous, ct);
             for (int i = 0; i < LateMessages; i++)
             {
                 byte[] message = Message(1000 + i, 2000);
                 corpus[servers.Dovecot.AddMessage(User, message)] = message;
             }
 
-            await WaitUntilAsync(() => Task.FromResult(Delivered(maildir) == LargeMessages + LateMessages && servers.Dovecot.ListMessages(User).Count == 0), TimeSpan.FromSeconds(60), ct);
+            await WaitUntilAsync(() => Task.FromResult(Delivered(maildir) == LargeMessages + LateMessages && servers.Dovecot.ListMessages(User).Count == 0), Generous, ct);
 
             // The nodes keep polling every second: let the grant go through at least three expiries in all before stopping.
-            await WaitUntilAsync(() => Task.FromResult(nodes.Sum(x => x.RefreshedAt.Count) >= 3), TimeSpan.FromSeconds(60), ct);
+            await WaitUntilAsync(() => Task.FromResult(nodes.Sum(x => x.RefreshedAt.Count) >= 3), Generous, ct);
 
             // Graceful stop of the survivors (SIGTERM).
             foreach (FtgateProcess node in nodes.Where(n => n != victim))
@@ -120,7 +126,7 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
 
             foreach (FtgateProcess node in nodes.Where(n => n != victim))
             {
-                int exit = await node.WaitAsync(TimeSpan.FromSeconds(20), ct);
+                int exit = await node.WaitAsync(Generous, ct);
                 Assert.True(exit == 0, $"node {node.Pid} exited {exit}:\n{node.Output}");
                 Assert.Contains("ftgate run: stopped.", node.Output, StringComparison.Ordinal);
             }
@@ -138,16 +144,18 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
 
             // One refresh per expiry across the nodes: every refresh the server saw was logged by exactly one node, none failed
             // (a second redemption of a rotated refresh token would be invalid_grant and revoke the grant), and no two
-            // refreshes fell inside one token lifetime (5 s tokens, refreshed 1 s before expiry).
+            // refreshes fell inside one token lifetime (5 s tokens, refreshed 1 s before expiry). The spacing is read from the
+            // server's clock (when it answered each refresh), not from when this busy process happened to read the nodes' output.
             JsonElement stats = await servers.OAuth.GetStatsAsync(ct);
             int serverRefreshes = stats.GetProperty("token").TryGetProperty("refresh_token", out JsonElement n) ? n.GetInt32() : 0;
             Assert.False(stats.GetProperty("tokenErrors").TryGetProperty("refresh_token", out JsonElement errors), $"failed refreshes: {errors}");
-            List<TimeSpan> refreshes = nodes.SelectMany(x => x.RefreshedAt).Order().ToList();
-            Assert.Equal(serverRefreshes, refreshes.Count);
-            Assert.True(refreshes.Count >= 3, $"the test should span several token lifetimes; {refreshes.Count} refreshes");
-            for (int i = 1; i < refreshes.Count; i++)
+            int refreshes = nodes.Sum(x => x.RefreshedAt.Count);
+            Assert.Equal(serverRefreshes, refreshes);
+            Assert.True(refreshes >= 3, $"the test should span several token lifetimes; {refreshes} refreshes");
+            List<long> answeredAt = [.. stats.GetProperty("tokenTimes").GetProperty("refresh_token").EnumerateArray().Select(t => t.GetInt64()).Order()];
+            for (int i = 1; i < answeredAt.Count; i++)
             {
-                Assert.True(refreshes[i] - refreshes[i - 1] > TimeSpan.FromSeconds(2), $"two refreshes {refreshes[i] - refreshes[i - 1]} apart: {string.Join(", ", refreshes)}");
+                Assert.True(answeredAt[i] - answeredAt[i - 1] > 2000, $"two refreshes {answeredAt[i] - answeredAt[i - 1]} ms apart: {string.Join(", ", answeredAt)}");
             }
 
             // The grant is still valid: a forced refresh with the stored (last rotated) refresh token succeeds.
@@ -162,10 +170,10 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
             Assert.Contains("Redis is reachable again", allOutput, StringComparison.Ordinal);
             TestContext.Current.SendDiagnosticMessage(string.Create(
                 CultureInfo.InvariantCulture,
-                $"farm: {corpus.Count} messages delivered once ({deliveredAtKill} before the kill), {refreshes.Count} refreshes ({serverRefreshes} at the server), lease hand-over {handover.TotalSeconds:0.0} s after SIGKILL, wall time {clock.Elapsed.TotalSeconds:0} s"));
+                $"farm: {corpus.Count} messages delivered once ({deliveredAtKill} before the kill), {refreshes} refreshes ({serverRefreshes} at the server), lease hand-over {handover.TotalSeconds:0.0} s after SIGKILL, wall time {clock.Elapsed.TotalSeconds:0} s"));
             File.AppendAllText(Path.Combine(Path.GetTempPath(), "ftgate-farm-figures.txt"), string.Create(
                 CultureInfo.InvariantCulture,
-                $"{DateTimeOffset.UtcNow:u} messages={corpus.Count} beforeKill={deliveredAtKill} refreshes={refreshes.Count} serverRefreshes={serverRefreshes} handover={handover.TotalSeconds:0.0}s wall={clock.Elapsed.TotalSeconds:0}s\n"));
+                $"{DateTimeOffset.UtcNow:u} messages={corpus.Count} beforeKill={deliveredAtKill} refreshes={refreshes} serverRefreshes={serverRefreshes} handover={handover.TotalSeconds:0.0}s wall={clock.Elapsed.TotalSeconds:0}s\n"));
         }
         catch (Exception ex) when (ex is TimeoutException or Xunit.Sdk.XunitException)
         {
@@ -214,7 +222,7 @@ public sealed class FarmTests(RedisFixture redis, IntegrationServers servers)
                 throw new TimeoutException($"condition not met within {timeout}");
             }
 
-            // Fixed delay kept on purpose (2 of the suite's 3): the farm runs as separate ftgate processes, observed through the
+            // Fixed delay kept on purpose (1 of the suite's 2): the farm runs as separate ftgate processes, observed through the
             // Maildir, Redis and Dovecot, which give this process no signal; 25 ms between looks, bounded by the timeout.
             await Task.Delay(25, ct);
         }

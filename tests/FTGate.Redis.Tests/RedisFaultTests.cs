@@ -12,7 +12,8 @@ public sealed class RedisFaultTests(RedisFixture redis)
         redis.Require();
         CancellationToken ct = TestContext.Current.CancellationToken;
         await using RedisServer own = await RedisServer.StartNewAsync(ct);
-        await using Node a = redis.NewNode(RedisFixture.NewPrefix(), own);
+        using var logs = new CapturingLoggerProvider();
+        await using Node a = redis.NewNode(RedisFixture.NewPrefix(), own, logs: logs);
         string version = await a.Tokens.SetAsync("grant/p/ALICE", "v1"u8.ToArray(), null, ct);
 
         await own.KillAsync();
@@ -25,8 +26,10 @@ public sealed class RedisFaultTests(RedisFixture redis)
         Assert.DoesNotContain("v1", down.Message, StringComparison.Ordinal);
 
         await own.StartAsync(ct);
-        TokenStoreEntry? back = await RetryAsync(() => a.Tokens.GetAsync("grant/p/ALICE", ct), ct);
-        Assert.Equal(version, back!.Version);
+        // The node's client reconnects on its own schedule and logs when it has (RedisConnectionRestored).
+        await logs.WaitForAsync(l => l.Contains("is reachable again", StringComparison.Ordinal), ct);
+        TokenStoreEntry? back = await a.Tokens.GetAsync("grant/p/ALICE", ct);
+        Assert.Equal(version, back?.Version);
     }
 
     [Fact]
@@ -48,11 +51,12 @@ public sealed class RedisFaultTests(RedisFixture redis)
         await own.KillAsync();
         await own.StartAsync(ct);
 
+        // StartAsync returns once redis-server has loaded the append-only file and accepts connections.
         await using Node fresh = redis.NewNode(prefix, own);
         foreach ((string key, string version) in versions)
         {
-            TokenStoreEntry? entry = await RetryAsync(() => fresh.Tokens.GetAsync(key, ct), ct);
-            Assert.Equal(version, entry!.Version);
+            TokenStoreEntry? entry = await fresh.Tokens.GetAsync(key, ct);
+            Assert.Equal(version, entry?.Version);
         }
 
         Assert.Equal(200, (await fresh.Uidls.GetSeenAsync("alice", ct)).Count);
@@ -89,23 +93,5 @@ public sealed class RedisFaultTests(RedisFixture redis)
 
         Assert.Contains("can be read or written by other users", ex.Message, StringComparison.Ordinal);
         Assert.Equal($"Run: chmod 600 '{keyFile}' (owned by the service account), then start again.", ex.Remedy);
-    }
-
-    /// <summary>Right after a restart the client reconnects in the background: retry while it reports Redis unavailable.</summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> operation, CancellationToken ct)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await operation();
-            }
-            catch (RedisUnavailableException) when (attempt < 100)
-            {
-                // Fixed delay kept on purpose (1 of the suite's 3): the node's Redis client reconnects on its own schedule
-                // inside FTGate.Redis and raises no event a test can reach; 100 ms between tries, 100 tries.
-                await Task.Delay(100, ct);
-            }
-        }
     }
 }

@@ -3,7 +3,10 @@ using FTGate.SmartPop;
 using FTGate.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using System.Threading.Channels;
 
 [assembly: AssemblyFixture(typeof(FTGate.Redis.Tests.RedisFixture))]
 
@@ -55,11 +58,13 @@ public sealed class RedisFixture : IAsyncLifetime
     public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..10] + ":";
 
     /// <summary>One farm node: its own container and its own Redis connection, wired by UseRedis from configuration.</summary>
-    public Node NewNode(string prefix, RedisServer? server = null, TimeSpan? leaseTime = null, TimeSpan? lockTime = null, string? keyFile = null, string? name = null)
+    /// <param name="time">The node's clock (default: the system's); a <see cref="StepClock"/> lets a test drive renewals.</param>
+    /// <param name="logs">Receives the node's logs (a <see cref="CapturingLoggerProvider"/> turns a log line into a signal).</param>
+    public Node NewNode(string prefix, RedisServer? server = null, TimeSpan? leaseTime = null, TimeSpan? lockTime = null, string? keyFile = null, string? name = null, TimeProvider? time = null, ILoggerProvider? logs = null)
     {
         var values = new Dictionary<string, string?>
         {
-            ["FTGate:Redis:Configuration"] = (server ?? Server).Configuration + ",connectTimeout=2000,syncTimeout=2000,asyncTimeout=2000",
+            ["FTGate:Redis:Configuration"] = (server ?? Server).Configuration + ",connectTimeout=5000,syncTimeout=5000,asyncTimeout=5000",
             ["FTGate:Redis:KeyPrefix"] = prefix,
             ["FTGate:Redis:EncryptionKeyFile"] = keyFile ?? KeyFile,
             ["FTGate:Redis:LeaseTime"] = (leaseTime ?? TimeSpan.FromSeconds(30)).ToString("c"),
@@ -68,6 +73,16 @@ public sealed class RedisFixture : IAsyncLifetime
         };
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection();
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
+        if (logs is not null)
+        {
+            services.AddLogging(b => b.AddProvider(logs));
+        }
+
         services.AddFTGate(configuration.GetSection("FTGate")).AddSmartPop().UseRedis();
         ServiceProvider provider = services.BuildServiceProvider();
         provider.ValidateFTGateConfiguration();
@@ -93,46 +108,125 @@ public sealed class Node(ServiceProvider services) : IAsyncDisposable
     public ValueTask DisposeAsync() => Services.DisposeAsync();
 }
 
-/// <summary>Observes renewals of a key's expiry in Redis, through keyspace notifications (Redis signals each one).</summary>
-public static class Renewals
+/// <summary>
+/// A node's clock the test moves by hand (a <see cref="FakeTimeProvider"/>) and that reports every timer the node creates, so
+/// the test advances time only once the node waits on it (no advance is lost to a timer created a moment later).
+/// </summary>
+public sealed class StepClock : TimeProvider
 {
-    /// <summary>
-    /// Waits until the key's expiry has been renewed (<c>PEXPIRE</c>) <paramref name="count"/> times; fails if the key expires
-    /// first or after <paramref name="timeout"/>.
-    /// </summary>
-    public static async Task WaitAsync(RedisServer server, string key, int count, TimeSpan timeout, CancellationToken ct)
-    {
-        await using StackExchange.Redis.ConnectionMultiplexer raw = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration + ",allowAdmin=true");
-        StackExchange.Redis.IDatabase db = raw.GetDatabase();
+    private readonly FakeTimeProvider _fake = new();
+    private readonly Channel<TimeSpan> _timers = Channel.CreateUnbounded<TimeSpan>();
 
-        // K: keyspace channel per key; g: generic commands (PEXPIRE publishes "expire"); x: "expired" when a key runs out.
-        await db.ExecuteAsync("CONFIG", "SET", "notify-keyspace-events", "Kgx");
-        int seen = 0;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        StackExchange.Redis.ChannelMessageQueue events = await raw.GetSubscriber().SubscribeAsync(StackExchange.Redis.RedisChannel.Literal($"__keyspace@{db.Database}__:{key}"));
-        events.OnMessage(message =>
+    public override long TimestampFrequency => _fake.TimestampFrequency;
+
+    public override TimeZoneInfo LocalTimeZone => _fake.LocalTimeZone;
+
+    public override DateTimeOffset GetUtcNow() => _fake.GetUtcNow();
+
+    public override long GetTimestamp() => _fake.GetTimestamp();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        ITimer timer = _fake.CreateTimer(callback, state, dueTime, period);
+        _timers.Writer.TryWrite(dueTime);
+        return timer;
+    }
+
+    public void Advance(TimeSpan by) => _fake.Advance(by);
+
+    /// <summary>Waits until the node creates a timer due after <paramref name="dueTime"/> (its renewal's wait).</summary>
+    public async Task WaitForTimerAsync(TimeSpan dueTime, CancellationToken ct)
+    {
+        // Upper bound only for a real failure (the node stopped renewing); under load the timer comes within milliseconds to seconds.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        try
         {
-            if (message.Message == "expired")
+            while (await _timers.Reader.ReadAsync(timeout.Token) != dueTime)
             {
-                done.TrySetException(new Xunit.Sdk.XunitException($"{key} expired after {Volatile.Read(ref seen)} renewals instead of being renewed"));
             }
-            else if (message.Message == "expire" && Interlocked.Increment(ref seen) >= count)
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            Assert.Fail($"the node created no {dueTime} timer within 60 s");
+        }
+    }
+}
+
+/// <summary>Keeps a node's log lines; a test waits for a line (a signal: the wait ends when the line is logged).</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly List<string> _lines = [];
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource Done)> _waiters = [];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    public async Task<string> WaitForAsync(Func<string, bool> match, CancellationToken ct)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_lines)
+        {
+            if (_lines.Any(match))
+            {
+                return string.Join("\n", _lines);
+            }
+
+            _waiters.Add((match, done));
+        }
+
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(60), ct); // upper bound only for a real failure
+        lock (_lines)
+        {
+            return string.Join("\n", _lines);
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+
+    private void Add(string line)
+    {
+        lock (_lines)
+        {
+            _lines.Add(line);
+            foreach ((Func<string, bool> match, TaskCompletionSource done) in _waiters.Where(w => w.Match(line)))
             {
                 done.TrySetResult();
             }
-        });
+        }
+    }
 
-        try
-        {
-            await done.Task.WaitAsync(timeout, ct);
-        }
-        catch (TimeoutException)
-        {
-            Assert.Fail($"{Volatile.Read(ref seen)} of {count} renewals of {key} within {timeout}");
-        }
-        finally
-        {
-            await events.UnsubscribeAsync();
-        }
+    private sealed class Logger(CapturingLoggerProvider owner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            owner.Add($"{logLevel} {eventId.Id} {formatter(state, exception)}{(exception is null ? "" : " " + exception)}");
+    }
+}
+
+/// <summary>Moves a key's life on in Redis: its time to live shrinks as if <c>by</c> had passed on the server.</summary>
+public static class ServerTime
+{
+    private const string AgeScript =
+        "local t = redis.call('PTTL', KEYS[1]) if t < 0 then return t end local left = t - tonumber(ARGV[1]) "
+        + "if left <= 0 then redis.call('DEL', KEYS[1]) return 0 end redis.call('PEXPIRE', KEYS[1], left) return left";
+
+    /// <summary>Ages the key; returns its remaining time to live (0 when it has run out and is gone, negative when it was not there).</summary>
+    public static async Task<long> AgeAsync(RedisServer server, string key, TimeSpan by)
+    {
+        await using StackExchange.Redis.ConnectionMultiplexer raw = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration);
+        return (long)await raw.GetDatabase().ScriptEvaluateAsync(AgeScript, [key], [(long)by.TotalMilliseconds]);
+    }
+
+    /// <summary>The key's remaining time to live in Redis, in milliseconds (negative when it has none or is gone).</summary>
+    public static async Task<long> TimeToLiveAsync(RedisServer server, string key)
+    {
+        await using StackExchange.Redis.ConnectionMultiplexer raw = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.Configuration);
+        return (long)await raw.GetDatabase().ExecuteAsync("PTTL", key);
     }
 }

@@ -31,6 +31,39 @@ public sealed class RedisTokenStoreTests(RedisFixture redis)
         Assert.Null(await a.Tokens.GetAsync("grant/p/NOBODY", ct));
     }
 
+    /// <summary>
+    /// The file store's golden "FTGT1" envelope (FileTokenStoreTests: AES-256-GCM written with Python's cryptography package,
+    /// key 00..1f): the Redis store reads the same bytes, so entries written before the envelope became one shared type still
+    /// decrypt, and the two stores keep one format.
+    /// </summary>
+    [Fact]
+    public async Task GetAsync_GoldenEnvelope_DecryptsToItsValueAndVersion()
+    {
+        redis.Require();
+        const string Golden = "RlRHVDEKAnYxZGVmZ2hpamtsbW5vn2i1b9QmAYxQFIKdgQZP3DM5rAMfmzPtVj0rh7EABN944HR+pgucHsO0wmqG";
+        string keyFile = Path.Combine(Infra.NewTempDirectory("ftg-rkey-golden"), "golden.key");
+        await File.WriteAllBytesAsync(keyFile, Enumerable.Range(0, 32).Select(i => (byte)i).ToArray(), TestContext.Current.CancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        string prefix = RedisFixture.NewPrefix();
+        await using Node a = redis.NewNode(prefix, keyFile: keyFile);
+        await using (ConnectionMultiplexer raw = await ConnectionMultiplexer.ConnectAsync(redis.Server.Configuration))
+        {
+            await raw.GetDatabase().StringSetAsync(prefix + "token:{grant/p/ALICE}", Convert.FromBase64String(Golden));
+        }
+
+        TokenStoreEntry? entry = await a.Tokens.GetAsync("grant/p/ALICE", TestContext.Current.CancellationToken);
+
+        Assert.NotNull(entry);
+        Assert.Equal("v1", entry.Version);
+        Assert.Equal("{\"refresh_token\":\"rt-golden\"}", Encoding.UTF8.GetString(entry.Value.Span));
+        await using Node otherKey = redis.NewNode(prefix);
+        await Assert.ThrowsAsync<TokenStoreCorruptedException>(() => otherKey.Tokens.GetAsync("grant/p/ALICE", TestContext.Current.CancellationToken));
+    }
+
     [Fact]
     public async Task SetAsync_WithStaleVersion_ThrowsConcurrencyAndKeepsTheNewerValue()
     {

@@ -32,10 +32,7 @@ namespace FTGate.OAuth;
 /// </remarks>
 public sealed partial class FileTokenStore : ITokenStore
 {
-    private const int KeySize = 32;
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
-    private static readonly byte[] s_magic = "FTGT1\n"u8.ToArray();
+    private const int KeySize = AesGcmEnvelope.KeySize;
     private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -253,66 +250,11 @@ public sealed partial class FileTokenStore : ITokenStore
         return Decrypt(key, path, bytes).Version;
     }
 
-    private byte[] Encrypt(string key, string version, ReadOnlySpan<byte> plaintext)
-    {
-        byte[] versionBytes = Encoding.ASCII.GetBytes(version);
-        int headerLength = s_magic.Length + 1 + versionBytes.Length;
-        byte[] output = new byte[headerLength + NonceSize + TagSize + plaintext.Length];
-        Span<byte> span = output;
-        s_magic.CopyTo(span);
-        span[s_magic.Length] = checked((byte)versionBytes.Length);
-        versionBytes.CopyTo(span[(s_magic.Length + 1)..]);
-        Span<byte> nonce = span.Slice(headerLength, NonceSize);
-        Span<byte> tag = span.Slice(headerLength + NonceSize, TagSize);
-        Span<byte> ciphertext = span[(headerLength + NonceSize + TagSize)..];
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(_key.Value, TagSize);
-        aes.Encrypt(nonce, plaintext, ciphertext, tag, AssociatedData(key, versionBytes));
-        return output;
-    }
+    private byte[] Encrypt(string key, string version, ReadOnlySpan<byte> plaintext) =>
+        AesGcmEnvelope.Seal(_key.Value, key, version, plaintext);
 
-    private TokenStoreEntry Decrypt(string key, string path, byte[] bytes)
-    {
-        ReadOnlySpan<byte> span = bytes;
-        if (span.Length < s_magic.Length + 1 || !span.StartsWith(s_magic))
-        {
-            throw new TokenStoreCorruptedException(key, path, "it is not an FTGate token file (wrong header)");
-        }
-
-        int versionLength = span[s_magic.Length];
-        int headerLength = s_magic.Length + 1 + versionLength;
-        if (versionLength == 0 || span.Length < headerLength + NonceSize + TagSize)
-        {
-            throw new TokenStoreCorruptedException(key, path, "the file is truncated");
-        }
-
-        byte[] versionBytes = span.Slice(s_magic.Length + 1, versionLength).ToArray();
-        ReadOnlySpan<byte> nonce = span.Slice(headerLength, NonceSize);
-        ReadOnlySpan<byte> tag = span.Slice(headerLength + NonceSize, TagSize);
-        ReadOnlySpan<byte> ciphertext = span[(headerLength + NonceSize + TagSize)..];
-        byte[] plaintext = new byte[ciphertext.Length];
-        try
-        {
-            using var aes = new AesGcm(_key.Value, TagSize);
-            aes.Decrypt(nonce, ciphertext, tag, plaintext, AssociatedData(key, versionBytes));
-        }
-        catch (AuthenticationTagMismatchException ex)
-        {
-            throw new TokenStoreCorruptedException(key, path, "it fails authentication (tampered, truncated, or encrypted under another key)", ex);
-        }
-
-        return new TokenStoreEntry(plaintext, Encoding.ASCII.GetString(versionBytes));
-    }
-
-    private static byte[] AssociatedData(string key, byte[] version)
-    {
-        byte[] keyBytes = Encoding.UTF8.GetBytes(key);
-        byte[] data = new byte[4 + keyBytes.Length + version.Length];
-        BinaryPrimitives.WriteInt32BigEndian(data, keyBytes.Length);
-        keyBytes.CopyTo(data, 4);
-        version.CopyTo(data, 4 + keyBytes.Length);
-        return data;
-    }
+    private TokenStoreEntry Decrypt(string key, string path, byte[] bytes) =>
+        AesGcmEnvelope.Open(() => _key.Value, key, path, bytes, "file", "it fails authentication (tampered, truncated, or encrypted under another key)");
 
     private async Task<IDisposable> LockAsync(string key, string path, CancellationToken cancellationToken)
     {

@@ -1,85 +1,28 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
 using FTGate.OAuth;
+using FTGate.OAuth.Internal;
 
 namespace FTGate.Redis.Internal;
 
 /// <summary>
-/// The file token store's envelope (format "FTGT1"): marker, version, random nonce, AES-256-GCM tag and ciphertext, with the
-/// entry's key and version authenticated as associated data, so an entry copied under another key is detected. The version
-/// sits in clear in the header, where the compare-and-set script reads it.
+/// The Redis store's use of the token envelope shared with the file store (<see cref="AesGcmEnvelope"/>, format "FTGT1",
+/// compiled from FTGate.OAuth's source file): the entry's key and version are authenticated, the version sits in clear in the
+/// header, where the compare-and-set script reads it. Also loads the farm's AES key.
 /// </summary>
 internal static class TokenEnvelope
 {
-    public const int KeySize = 32;
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
-    private static readonly byte[] s_magic = "FTGT1\n"u8.ToArray();
+    public const int KeySize = AesGcmEnvelope.KeySize;
 
-    public static byte[] Encrypt(byte[] aesKey, string key, string version, ReadOnlySpan<byte> plaintext)
-    {
-        byte[] versionBytes = Encoding.ASCII.GetBytes(version);
-        int headerLength = s_magic.Length + 1 + versionBytes.Length;
-        byte[] output = new byte[headerLength + NonceSize + TagSize + plaintext.Length];
-        Span<byte> span = output;
-        s_magic.CopyTo(span);
-        span[s_magic.Length] = checked((byte)versionBytes.Length);
-        versionBytes.CopyTo(span[(s_magic.Length + 1)..]);
-        Span<byte> nonce = span.Slice(headerLength, NonceSize);
-        Span<byte> tag = span.Slice(headerLength + NonceSize, TagSize);
-        Span<byte> ciphertext = span[(headerLength + NonceSize + TagSize)..];
-        RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(aesKey, TagSize);
-        aes.Encrypt(nonce, plaintext, ciphertext, tag, AssociatedData(key, versionBytes));
-        return output;
-    }
+    public static byte[] Encrypt(byte[] aesKey, string key, string version, ReadOnlySpan<byte> plaintext) =>
+        AesGcmEnvelope.Seal(aesKey, key, version, plaintext);
 
-    public static TokenStoreEntry Decrypt(byte[] aesKey, string key, string location, ReadOnlySpan<byte> bytes)
-    {
-        if (bytes.Length < s_magic.Length + 1 || !bytes.StartsWith(s_magic))
-        {
-            throw new TokenStoreCorruptedException(key, location, "it is not an FTGate token entry (wrong header)");
-        }
-
-        int versionLength = bytes[s_magic.Length];
-        int headerLength = s_magic.Length + 1 + versionLength;
-        if (versionLength == 0 || bytes.Length < headerLength + NonceSize + TagSize)
-        {
-            throw new TokenStoreCorruptedException(key, location, "the entry is truncated");
-        }
-
-        byte[] versionBytes = bytes.Slice(s_magic.Length + 1, versionLength).ToArray();
-        ReadOnlySpan<byte> nonce = bytes.Slice(headerLength, NonceSize);
-        ReadOnlySpan<byte> tag = bytes.Slice(headerLength + NonceSize, TagSize);
-        ReadOnlySpan<byte> ciphertext = bytes[(headerLength + NonceSize + TagSize)..];
-        byte[] plaintext = new byte[ciphertext.Length];
-        try
-        {
-            using var aes = new AesGcm(aesKey, TagSize);
-            aes.Decrypt(nonce, ciphertext, tag, plaintext, AssociatedData(key, versionBytes));
-        }
-        catch (AuthenticationTagMismatchException ex)
-        {
-            throw new TokenStoreCorruptedException(
-                key,
-                location,
-                "it fails authentication (tampered with, or encrypted under another key: every node of a farm needs the same FTGate:Redis encryption key)",
-                ex);
-        }
-
-        return new TokenStoreEntry(plaintext, Encoding.ASCII.GetString(versionBytes));
-    }
-
-    private static byte[] AssociatedData(string key, byte[] version)
-    {
-        byte[] keyBytes = Encoding.UTF8.GetBytes(key);
-        byte[] data = new byte[4 + keyBytes.Length + version.Length];
-        BinaryPrimitives.WriteInt32BigEndian(data, keyBytes.Length);
-        keyBytes.CopyTo(data, 4);
-        version.CopyTo(data, 4 + keyBytes.Length);
-        return data;
-    }
+    public static TokenStoreEntry Decrypt(byte[] aesKey, string key, string location, ReadOnlySpan<byte> bytes) =>
+        AesGcmEnvelope.Open(
+            () => aesKey,
+            key,
+            location,
+            bytes,
+            "entry",
+            "it fails authentication (tampered with, or encrypted under another key: every node of a farm needs the same FTGate:Redis encryption key)");
 
     public static byte[] LoadKey(RedisOptions options)
     {

@@ -10,12 +10,51 @@ internal sealed class Pop3TimeoutException(string message) : IOException(message
 internal sealed class Pop3ProtocolViolationException(string message) : IOException(message);
 
 /// <summary>
+/// The part the session's streams share: forward only (no length, position or seeking), every array-based read and write
+/// forwarded to the <see cref="Memory{T}"/> overloads the stream implements, flushing a no-op unless a stream overrides it.
+/// </summary>
+internal abstract class ForwardOnlyStream : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+    public abstract override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default);
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
+
+/// <summary>
 /// The transport every byte of a session passes through (MailKit's greeting, CAPA and AUTH, and SmartPop's own commands):
 /// each read and write is limited to CommandTimeout (a per-read idle limit; async reads ignore <c>ReadTimeout</c>), and while
 /// <see cref="LimitLines"/> is set (MailKit is reading status lines) a line longer than <see cref="MaxLine"/> is refused
 /// before MailKit can buffer it.
 /// </summary>
-internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider time) : Stream
+internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider time) : ForwardOnlyStream
 {
     public const int MaxLine = 64 * 1024;
     private long _sinceLineFeed;
@@ -24,15 +63,7 @@ internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider
 
     public Stream Inner => inner;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -80,26 +111,6 @@ internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -112,19 +123,11 @@ internal sealed class GuardedStream(Stream inner, TimeSpan timeout, TimeProvider
 }
 
 /// <summary>Gives MailKit a greeting SmartPop already read (before STLS), then the secured stream.</summary>
-internal sealed class ReplayStream(byte[] prefix, Stream inner) : Stream
+internal sealed class ReplayStream(byte[] prefix, Stream inner) : ForwardOnlyStream
 {
     private int _position;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => true;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -141,23 +144,9 @@ internal sealed class ReplayStream(byte[] prefix, Stream inner) : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
 
     public override void Flush() => inner.Flush();
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -290,7 +279,7 @@ internal enum RetrOutcome
 /// One RETR body, read from the connection as the consumer reads it (nothing is buffered beyond the reader's 64 KiB). Counts
 /// the bytes actually received against MaxMessageSize and hashes them (the message's digest for identity).
 /// </summary>
-internal sealed class RetrStream : Stream
+internal sealed class RetrStream : ForwardOnlyStream
 {
     private readonly Pop3Reader _reader;
     private readonly long _maxBytes;
@@ -322,13 +311,7 @@ internal sealed class RetrStream : Stream
     /// <summary>The SHA-256 of the whole message (after <see cref="RetrOutcome.Complete"/>).</summary>
     public byte[] Digest => _digest ?? throw new InvalidOperationException("The message was not read to its end.");
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
     public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position { get => Received; set => throw new NotSupportedException(); }
 
@@ -383,20 +366,8 @@ internal sealed class RetrStream : Stream
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ValueTask.FromException(new NotSupportedException());
 
     protected override void Dispose(bool disposing)
     {

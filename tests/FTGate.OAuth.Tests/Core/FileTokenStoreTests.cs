@@ -9,6 +9,9 @@ public sealed class FileTokenStoreTests : TokenStoreContractTests, IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "ftgate-store-tests", Guid.NewGuid().ToString("N"));
 
+    /// <summary>The golden "FTGT1" envelope of <see cref="GetAsync_GoldenEnvelope_DecryptsToItsValueAndVersion"/>.</summary>
+    internal const string GoldenEnvelope = "RlRHVDEKAnYxZGVmZ2hpamtsbW5vn2i1b9QmAYxQFIKdgQZP3DM5rAMfmzPtVj0rh7EABN944HR+pgucHsO0wmqG";
+
     private string StoreDirectory => Path.Combine(_root, "tokens");
 
     protected override ITokenStore CreateStore() => new FileTokenStore(StoreDirectory);
@@ -186,6 +189,27 @@ public sealed class FileTokenStoreTests : TokenStoreContractTests, IDisposable
         var other = new FileTokenStore(new FileTokenStoreOptions { Directory = StoreDirectory, Key = new byte[32] });
 
         await Assert.ThrowsAsync<TokenStoreCorruptedException>(() => other.GetAsync("k", TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>
+    /// An "FTGT1" envelope written outside the SDK (AES-256-GCM with Python's cryptography package, key 00..1f, nonce 64..6f,
+    /// associated data = big-endian key length, key, version): grants stored before the envelope became one shared type, and
+    /// the Redis store's entries (same bytes, see RedisTokenStoreTests), must keep decrypting.
+    /// </summary>
+    [Fact]
+    public async Task GetAsync_GoldenEnvelope_DecryptsToItsValueAndVersion()
+    {
+        byte[] aesKey = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        var store = new FileTokenStore(new FileTokenStoreOptions { Directory = StoreDirectory, Key = aesKey });
+        Directory.CreateDirectory(StoreDirectory);
+        await File.WriteAllBytesAsync(store.GetPath("grant/p/ALICE"), Convert.FromBase64String(GoldenEnvelope), TestContext.Current.CancellationToken);
+
+        TokenStoreEntry? entry = await store.GetAsync("grant/p/ALICE", TestContext.Current.CancellationToken);
+
+        Assert.NotNull(entry);
+        Assert.Equal("v1", entry.Version);
+        Assert.Equal("{\"refresh_token\":\"rt-golden\"}", Encoding.UTF8.GetString(entry.Value.Span));
+        await Assert.ThrowsAsync<TokenStoreCorruptedException>(() => new FileTokenStore(new FileTokenStoreOptions { Directory = StoreDirectory, Key = new byte[32] }).GetAsync("grant/p/ALICE", TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class CrossProcessRefreshTests(IntegrationServers servers) : IDisp
             await ExpireAsync(grants);
             int refreshesBefore = await servers.OAuth.CountTokenRequestsAsync("refresh_token", Ct);
 
-            string[] outputs = await RunWorkersAsync(round);
+            string[] outputs = await RunWorkersAsync();
 
             int refreshes = await servers.OAuth.CountTokenRequestsAsync("refresh_token", Ct) - refreshesBefore;
             Assert.True(outputs.All(o => o.StartsWith("token ", StringComparison.Ordinal)), "worker outputs: " + string.Join(" | ", outputs));
@@ -95,23 +95,28 @@ public sealed class CrossProcessRefreshTests(IntegrationServers servers) : IDisp
         await grants.SaveAuthorizationAsync(grant, Ct);
     }
 
-    private async Task<string[]> RunWorkersAsync(int round)
+    private async Task<string[]> RunWorkersAsync()
     {
         string worker = Path.Combine(AppContext.BaseDirectory, "FTGate.OAuth.Tests.Worker.dll");
-        string go = Path.Combine(_directory, $"go-{round}");
         var processes = new List<(Process Process, TaskCompletionSource Ready, List<string> Lines)>();
         for (int i = 0; i < Processes; i++)
         {
-            processes.Add(Start(worker, go));
+            processes.Add(Start(worker));
         }
 
         // Every worker is up and waiting: release them together so their refreshes really race.
-        await Task.WhenAll(processes.Select(p => p.Ready.Task)).WaitAsync(TimeSpan.FromSeconds(60), Ct);
-        await File.WriteAllTextAsync(go, "go", Ct);
+        // (Upper bounds here and below only fire on a real failure: a worker that never starts or never answers.)
+        await Task.WhenAll(processes.Select(p => p.Ready.Task)).WaitAsync(TimeSpan.FromSeconds(120), Ct);
+        foreach ((Process process, _, _) in processes)
+        {
+            await process.StandardInput.WriteLineAsync("go".AsMemory(), Ct);
+            await process.StandardInput.FlushAsync(Ct);
+        }
+
         var outputs = new List<string>();
         foreach ((Process process, _, List<string> lines) in processes)
         {
-            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
             process.WaitForExit(); // drains the asynchronous output readers
             lock (lines)
             {
@@ -124,10 +129,10 @@ public sealed class CrossProcessRefreshTests(IntegrationServers servers) : IDisp
         return [.. outputs];
     }
 
-    private (Process, TaskCompletionSource, List<string>) Start(string worker, string go)
+    private (Process, TaskCompletionSource, List<string>) Start(string worker)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string arg in new[] { worker, "refresh", _directory, servers.OAuth.TokenEndpoint.ToString(), OAuthServer.NativeClientId, Alice, go })
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { worker, "refresh", _directory, servers.OAuth.TokenEndpoint.ToString(), OAuthServer.NativeClientId, Alice })
         {
             info.ArgumentList.Add(arg);
         }

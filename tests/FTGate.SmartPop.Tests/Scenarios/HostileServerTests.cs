@@ -348,7 +348,7 @@ public sealed class HostileServerTests : IAsyncDisposable
         await Task.WhenAny(fetch, target.Server.Faults.WaitForStallAsync(Ct)).WaitAsync(Ct);
         for (int i = 0; i < 120 && !fetch.IsCompleted; i++)
         {
-            // Fixed delay kept on purpose (3 of the suite's 3): lets the client reach its next read before the clock moves
+            // Fixed delay kept on purpose (2 of the suite's 2): lets the client reach its next read before the clock moves
             // (a stalled read arms no new timer, so there is no signal to wait for).
             await Task.WhenAny(fetch, Task.Delay(25, Ct));
             clock.Advance(TimeSpan.FromSeconds(1));

@@ -125,9 +125,9 @@ function entries(model) {
 }
 
 // ---------------------------------------------------------------- stats and fault injection
-const stats = { token: {}, tokenErrors: {}, introspection: 0, introspectionActive: 0, revocation: 0, authorization: 0, deviceAuthorization: 0, logins: 0, loginFailures: 0, consents: 0, denials: 0 };
+const stats = { token: {}, tokenErrors: {}, tokenTimes: {}, introspection: 0, introspectionActive: 0, revocation: 0, authorization: 0, deviceAuthorization: 0, logins: 0, loginFailures: 0, consents: 0, denials: 0 };
 function resetStats() {
-  stats.token = {}; stats.tokenErrors = {};
+  stats.token = {}; stats.tokenErrors = {}; stats.tokenTimes = {};
   for (const k of ['introspection', 'introspectionActive', 'revocation', 'authorization', 'deviceAuthorization', 'logins', 'loginFailures', 'consents', 'denials']) stats[k] = 0;
 }
 const faults = []; // { route, status, remaining }
@@ -371,6 +371,9 @@ ${form}
           const err = (ctx.body && ctx.body.error) || String(ctx.status);
           stats.tokenErrors[gt] = stats.tokenErrors[gt] || {};
           stats.tokenErrors[gt][err] = (stats.tokenErrors[gt][err] || 0) + 1;
+        } else {
+          // When each grant was answered (server clock, ms): tests check the spacing of refreshes without reading the clients' output timing.
+          (stats.tokenTimes[gt] = stats.tokenTimes[gt] || []).push(Date.now());
         }
       } else if (route === 'introspection') {
         stats.introspection += 1;
