@@ -505,10 +505,10 @@ public sealed partial class FileTokenStore : ITokenStore
         }
     }
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "{Message} {Remedy}")]
+    [LoggerMessage(EventId = 1500, EventName = "TokenStoreUnsafePermissions", Level = LogLevel.Warning, Message = "{Message} {Remedy}")]
     private static partial void LogUnsafePermissions(ILogger logger, string message, string remedy);
 
-    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Token store: removed {Count} stale file(s) (old pending authorizations, orphaned lock and temporary files) from {Directory}")]
+    [LoggerMessage(EventId = 1501, EventName = "TokenStoreSwept", Level = LogLevel.Information, Message = "Token store: removed {Count} stale file(s) (old pending authorizations, orphaned lock and temporary files) from {Directory}")]
     private static partial void LogSwept(ILogger logger, int count, string directory);
 
     private static void TryDelete(string path)
