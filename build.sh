@@ -21,14 +21,16 @@ build() {
 }
 
 # The packages: every library under src/ and the ftgate tool (the web admin sample and the tests are not packages).
-# A solution filter of just these lets one MSBuild run build them in parallel without building any test project.
+# A solution filter of the libraries lets one MSBuild run build them in parallel without building any test project. The
+# tool is packed on its own: it has RID-specific packages (FTGate.Cli.linux-x64 with ReadyToRun, FTGate.Cli.any), whose
+# inner publishes build it per RID, so it cannot be packed from the solution's RID-less build (--no-build).
 packages_filter() {
   local filter="$ROOT/artifacts/packages.slnf"
   mkdir -p "$ROOT/artifacts"
   {
     printf '{ "solution": { "path": "../FTGate.sln", "projects": [\n'
     local first=1
-    for project in src/*/*.csproj samples/FTGate.Cli/FTGate.Cli.csproj; do
+    for project in src/*/*.csproj; do
       [ $first -eq 1 ] || printf ',\n'
       first=0
       printf '  "%s"' "$project"
@@ -49,6 +51,7 @@ pack() {
     dotnet restore "$filter"
     dotnet pack "$filter" -c Release --no-restore -o artifacts/packages
   fi
+  dotnet pack samples/FTGate.Cli/FTGate.Cli.csproj -c Release -o artifacts/packages
   ls -1 artifacts/packages
 }
 
