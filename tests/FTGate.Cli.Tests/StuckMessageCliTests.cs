@@ -7,7 +7,7 @@ namespace FTGate.Cli.Tests;
 /// <summary>
 /// <c>ftgate test</c> names a message that <c>ftgate fetch</c> could not collect in three runs in a row (the server refuses its
 /// RETR): the STAT line is a warning with the message's number, UIDL, the server's words and a <c>fix:</c> line, and the exit
-/// code stays 0 (the connection works).
+/// code stays 0 (the connection works). <c>ftgate status</c> names it too.
 /// </summary>
 public sealed class StuckMessageCliTests
 {
@@ -50,5 +50,12 @@ public sealed class StuckMessageCliTests
         Assert.Contains("fix: message 2", test.Out, StringComparison.Ordinal);
         Assert.Contains("delete it on the server", test.Out, StringComparison.Ordinal);
         Assert.Single(Directory.GetFiles(Path.Combine(maildir, "new"))); // the other message was collected
+
+        // ftgate status names it the same way: number, UIDL, count, code and the server's words.
+        CliRun status = await cli.RunAsync("status");
+        Assert.True(status.ExitCode == 0, status.ToString());
+        string stuck = status.Out.Split('\n').Single(l => l.TrimStart().StartsWith("stuck:", StringComparison.Ordinal));
+        Assert.Contains($"message {bad.Uid} (number 2 at the last fetch) failed in 3 fetches in a row [pop3_command_failed]", stuck, StringComparison.Ordinal);
+        Assert.Contains("the server said: " + Refusal, stuck, StringComparison.Ordinal);
     }
 }

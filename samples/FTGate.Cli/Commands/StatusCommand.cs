@@ -95,9 +95,13 @@ internal static class StatusCommand
             // Messages SmartPop could not collect in 3 fetches in a row (issue 14), from the UIDL store's failure counts.
             if (host.Services.GetService<FTGate.SmartPop.IUidlStore>() is FTGate.SmartPop.FileUidlStore store)
             {
-                foreach (FTGate.SmartPop.MessageFailure stuck in (await store.GetFailingMessagesAsync(a.Name, cancellationToken)).Where(f => f.FailedFetches >= 3))
+                // A message over the size limit is reported as such and never retried: it is not stuck (as in FetchResult).
+                foreach (FTGate.SmartPop.MessageFailure stuck in (await store.GetFailingMessagesAsync(a.Name, cancellationToken))
+                    .Where(f => f.FailedFetches >= 3 && f.ErrorCode != FTGate.SmartPop.SmartPopErrorCodes.MessageTooLarge))
                 {
-                    output.WriteLine(TerminalText.Escape($"    stuck: message {stuck.Uidl} failed in {stuck.FailedFetches} fetches in a row [{stuck.ErrorCode}]: {stuck.Message}"));
+                    string number = stuck.MessageNumber > 0 ? $" (number {stuck.MessageNumber} at the last fetch)" : string.Empty;
+                    string words = stuck.ServerReply is { Length: > 0 } reply ? $"; the server said: {reply}" : string.Empty;
+                    output.WriteLine(TerminalText.Escape($"    stuck: message {stuck.Uidl}{number} failed in {stuck.FailedFetches} fetches in a row [{stuck.ErrorCode}]: {stuck.Message}{words}"));
                 }
             }
         }
