@@ -150,8 +150,14 @@ public sealed class DovecotTests(IntegrationServers servers)
         FetchResult cut = await harness.Client.FetchAsync(harness.Account(configure: a => { a.Port = proxy.Port; a.LeaveOnServer = false; }), sink);
 
         Note($"cut fetch: delivered {cut.Delivered}, deleted {cut.Deleted}, failures {string.Join("; ", cut.Failures.Select(f => f.ErrorCode + " " + f.Message))}");
-        MessageFailure broken = Assert.Single(cut.Failures); // the cut message; the others came on a new connection
-        Assert.Equal(SmartPopErrorCodes.TransferBroken, broken.ErrorCode);
+        // The proxy drops every connection (RST) after 700,000 bytes. The four messages are pipelined in one batch, so the
+        // message being read when a connection drops is reported broken (the RST may also discard bytes the client had not
+        // read yet) and the rest of the batch is asked for again on a new connection: each message is either delivered or
+        // reported, none twice, and a later connection always finishes.
+        Assert.NotEmpty(cut.Failures);
+        Assert.All(cut.Failures, f => Assert.Equal(SmartPopErrorCodes.TransferBroken, f.ErrorCode));
+        Assert.Equal(4, cut.Delivered + cut.Failures.Count);
+        Assert.Equal(cut.Failures.Count, cut.Failures.Select(f => f.Uidl).Distinct().Count());
         Assert.InRange(cut.Delivered, 1, 3);
         Assert.Equal(cut.Delivered, cut.Deleted); // each deleted only after its own delivery, on a session that QUIT
         Assert.Equal(4 - cut.Deleted, servers.Dovecot.ListMessages(Alice).Count);
